@@ -1,0 +1,179 @@
+import { randomBytes } from 'node:crypto';
+import type { Job } from 'bullmq';
+import { appNameProblem } from '../src/appName.js';
+import { redactUrl } from '../src/config.js';
+import {
+  BadInputError,
+  JobFailedError,
+  NoWorkerError,
+  RedisUnreachableError,
+  WaitTimeoutError,
+} from '../src/errors.js';
+import { JOB, type RebuildJob, rebuildJobSchema, type SummaryJob, summaryJobSchema } from '../src/jobs.js';
+import { type NetqQueues, queueName } from '../src/queue.js';
+import { hostOfApp } from '../src/store/networkConfigStore.js';
+import type { RebuildallResult, RebuildResult } from '../src/types.js';
+
+/** Producer-side operations shared by the CLI and the HTTP API: validate, enqueue, optionally wait. */
+
+export interface WaitOptions {
+  /** false: enqueue only */
+  wait: boolean;
+  timeoutMs: number;
+}
+
+export type Enqueued<T> = { jobId: string; result?: T };
+
+/** Fails fast, naming REDIS_URL, when Redis does not answer within the deadline. */
+export async function ensureRedis(queues: NetqQueues, deadlineMs: number): Promise<void> {
+  let lastError = 'no answer';
+  const onError = (err: Error) => {
+    lastError = err.message;
+  };
+  queues.redis.on('error', onError);
+  try {
+    await Promise.race([
+      queues.redis.ping(),
+      new Promise((_, reject) =>
+        setTimeout(
+          () =>
+            reject(
+              new RedisUnreachableError(
+                `cannot reach Redis at REDIS_URL=${redactUrl(queues.config.redisUrl)} within ${Math.round(deadlineMs / 1000)}s (${lastError})`,
+              ),
+            ),
+          deadlineMs,
+        ).unref(),
+      ),
+    ]);
+  } finally {
+    queues.redis.off('error', onError);
+  }
+}
+
+async function waitFor<T>(job: Job, queues: NetqQueues, queue: string, timeoutMs: number, what: string): Promise<T> {
+  const events = await queues.queueEvents(queue);
+  try {
+    return (await job.waitUntilFinished(events, timeoutMs)) as T;
+  } catch (err) {
+    const state = await job.getState().catch(() => 'unknown');
+    if (state === 'failed') {
+      const fresh = await queues.queue(queue).getJob(String(job.id));
+      throw new JobFailedError(`${what} failed: ${fresh?.failedReason ?? (err as Error).message}`, { cause: err });
+    }
+    if (state === 'completed') {
+      const fresh = await queues.queue(queue).getJob(String(job.id));
+      return fresh?.returnvalue as T;
+    }
+    throw new WaitTimeoutError(
+      `timed out after ${Math.round(timeoutMs / 1000)}s waiting for ${what} (job ${job.id} is ${state}; it stays queued)`,
+      { cause: err },
+    );
+  }
+}
+
+/** Explains a wait that timed out when no worker serves the host. */
+async function explainTimeout(queues: NetqQueues, host: string, err: unknown): Promise<never> {
+  if (err instanceof WaitTimeoutError && !(await queues.liveHosts()).includes(host)) {
+    throw new NoWorkerError(
+      `${err.message}: no netq worker serves host ${host} (start one with NETQ_HOST_ID=${host} netq worker)`,
+    );
+  }
+  throw err;
+}
+
+/** Which host runs an app: the one named, else the one that last reported it, else the only live host. */
+export async function resolveHost(queues: NetqQueues, app: string, host?: string): Promise<string> {
+  if (host !== undefined) return host;
+  const known = await hostOfApp(queues.redis, queues.keys, app);
+  if (known !== undefined) return known;
+  const live = await queues.liveHosts();
+  if (live.length === 1 && live[0]) return live[0];
+  if (live.length === 0) throw new NoWorkerError(`no netq worker is running: start one with \`netq worker\``);
+  throw new BadInputError(
+    `app ${app} has not been seen on any host yet; name one with --host (live: ${live.join(', ')})`,
+  );
+}
+
+export async function rebuild(
+  queues: NetqQueues,
+  input: { app: string; host?: string },
+  opts: WaitOptions,
+): Promise<Enqueued<RebuildResult>> {
+  const problem = appNameProblem(input.app);
+  if (problem) throw new BadInputError(`invalid app name ${JSON.stringify(input.app)}: ${problem}`);
+  const host = await resolveHost(queues, input.app, input.host);
+  const data: RebuildJob = rebuildJobSchema.parse({ app: input.app, host });
+  const name = queueName.rebuild(host);
+  if (opts.wait) await queues.queueEvents(name);
+  const job = await queues.rebuildQueue(host).add(JOB.rebuild, data, queues.retryOptions());
+  const jobId = String(job.id);
+  if (!opts.wait) return { jobId };
+  const result = await waitFor<RebuildResult>(job, queues, name, opts.timeoutMs, `rebuild of ${input.app}`).catch(
+    (err) => explainTimeout(queues, host, err),
+  );
+  return { jobId, result };
+}
+
+export interface RebuildallProgress {
+  hosts: number;
+  hostsScanned: number;
+  apps: number;
+  appsDone: number;
+  failed: number;
+}
+
+/** Reads a run's progress hash: totals per host from the scans, failures per app from the rebuilds. */
+export async function readProgress(queues: NetqQueues, runId: string, hosts: number): Promise<RebuildallProgress> {
+  const h = await queues.redis.hgetall(queues.keys.run(runId));
+  const p: RebuildallProgress = { hosts, hostsScanned: 0, apps: 0, appsDone: 0, failed: 0 };
+  for (const [k, v] of Object.entries(h)) {
+    if (k.startsWith('total:')) {
+      p.hostsScanned += 1;
+      p.apps += Number(v);
+    } else if (k.startsWith('app:')) {
+      p.appsDone += 1;
+      p.failed += Number(v);
+    }
+  }
+  return p;
+}
+
+export async function rebuildall(
+  queues: NetqQueues,
+  opts: WaitOptions & { onProgress?: (p: RebuildallProgress) => void },
+): Promise<Enqueued<RebuildallResult>> {
+  const hosts = (await queues.liveHosts()).sort();
+  if (hosts.length === 0) throw new NoWorkerError('no netq worker is running: start one with `netq worker`');
+  const runId = `run-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+  const data: SummaryJob = summaryJobSchema.parse({ runId, hosts });
+  if (opts.wait) await queues.queueEvents(queueName.summary);
+  const retry = queues.retryOptions();
+  const node = await queues.flowProducer().add({
+    name: JOB.summary,
+    queueName: queueName.summary,
+    data,
+    opts: { ...retry, jobId: runId },
+    children: hosts.map((host) => ({
+      name: JOB.scan,
+      queueName: queueName.scan(host),
+      data: { host, runId, step: 'initial' },
+      opts: { ...retry, jobId: `${runId}.${host}`, ignoreDependencyOnFailure: true },
+    })),
+  });
+  const job = node.job;
+  if (!opts.wait) return { jobId: runId };
+  let timer: NodeJS.Timeout | undefined;
+  if (opts.onProgress) {
+    const report = opts.onProgress;
+    timer = setInterval(() => {
+      readProgress(queues, runId, hosts.length).then(report, () => {});
+    }, 200);
+  }
+  try {
+    const result = await waitFor<RebuildallResult>(job, queues, queueName.summary, opts.timeoutMs, 'rebuildall');
+    return { jobId: runId, result };
+  } finally {
+    if (timer) clearInterval(timer);
+  }
+}

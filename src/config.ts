@@ -1,0 +1,105 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { ConfigError } from './errors.js';
+
+const hostId = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'expected lowercase letters, digits and "-", at most 63 characters');
+
+const int = (min: number, max: number, dflt: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, 'expected a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max))
+    .prefault(String(dflt));
+
+/**
+ * Every environment variable netq reads, with its default. This is the only place that knows
+ * them; the rest of the code receives a parsed `Config`.
+ */
+export const envSchema = z.object({
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL')
+    .pipe(z.url())
+    .default('redis://127.0.0.1:6379')
+    .describe('Redis that holds the queues and the network config'),
+  DOCKER_HOST: z
+    .string()
+    .regex(/^(unix:\/\/\/.+|tcp:\/\/[^/\s]+:\d+\/?)$/, 'expected unix:///path/to/docker.sock or tcp://host:port')
+    .optional()
+    .describe('Docker engine of this host (default: the local socket)'),
+  NETQ_HOST_ID: hostId.default('local').describe('name of the Docker host this worker serves'),
+  NETQ_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'expected 1-64 letters, digits, "_", "." or "-"')
+    .default('netq')
+    .describe('Redis key prefix; netq wraps it in {} as a Redis Cluster hash tag'),
+  NETQ_DOKKU_ROOT: z
+    .string()
+    .refine((p) => path.isAbsolute(p), 'expected an absolute path')
+    .optional()
+    .describe("Dokku's root (e.g. /home/dokku): when set, IP.<proc>.<n> and PORT.<proc>.<n> files are written there"),
+  NETQ_SCOPE_LABEL: z
+    .string()
+    .regex(/^[A-Za-z0-9._\/-]{1,128}=[A-Za-z0-9._\/:-]{0,128}$/, 'expected key=value')
+    .optional()
+    .describe('only manage containers that also carry this label (to share an engine, and to isolate tests)'),
+  NETQ_CONCURRENCY: int(1, 256, 8).describe('per-app jobs one worker process runs at once'),
+  NETQ_ATTEMPTS: int(1, 100, 5).describe('tries of a job before it counts as failed'),
+  NETQ_BACKOFF_MS: int(1, 3_600_000, 1000).describe('first retry delay; doubles on each retry'),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+    .default('info')
+    .describe('pino log level'),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface Config {
+  redisUrl: string;
+  dockerHost: string | undefined;
+  hostId: string;
+  /** the key prefix with its hash tag, e.g. `{netq}` */
+  prefix: string;
+  dokkuRoot: string | undefined;
+  scopeLabel: string | undefined;
+  concurrency: number;
+  attempts: number;
+  backoffMs: number;
+  logLevel: Env['LOG_LEVEL'];
+}
+
+/** Reads the environment once. Throws ConfigError with one line per bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const picked: Record<string, string> = {};
+  for (const key of Object.keys(envSchema.shape)) {
+    const value = env[key];
+    if (value !== undefined && value !== '') picked[key] = value;
+  }
+  const parsed = envSchema.safeParse(picked);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(lines);
+  }
+  const e = parsed.data;
+  return {
+    redisUrl: e.REDIS_URL,
+    dockerHost: e.DOCKER_HOST,
+    hostId: e.NETQ_HOST_ID,
+    prefix: `{${e.NETQ_PREFIX}}`,
+    dokkuRoot: e.NETQ_DOKKU_ROOT === undefined ? undefined : path.resolve(e.NETQ_DOKKU_ROOT),
+    scopeLabel: e.NETQ_SCOPE_LABEL,
+    concurrency: e.NETQ_CONCURRENCY,
+    attempts: e.NETQ_ATTEMPTS,
+    backoffMs: e.NETQ_BACKOFF_MS,
+    logLevel: e.LOG_LEVEL,
+  };
+}
+
+/** Redacts the password of a Redis URL for messages and logs. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^@/]*)@/, (_m, auth: string) => (auth.includes(':') ? '//***@' : `//${auth}@`));
+}

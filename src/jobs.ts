@@ -1,0 +1,47 @@
+import { z } from 'zod';
+import { appNameSchema } from './appName.js';
+
+/**
+ * The job contract registry: one zod schema per job name. Producers parse before they enqueue and
+ * each processor parses again at its top, so a payload put into Redis by anything else gets the same checks.
+ */
+
+export const JOB = { rebuild: 'rebuild', scan: 'scan', summary: 'summary' } as const;
+
+const hostIdSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'host id must be lowercase letters, digits and "-"');
+const runIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'run id must be 1-64 letters, digits, "_" or "-"');
+const containerIdSchema = z.string().regex(/^[a-f0-9]{12,64}$/, 'container id must be 12-64 hex digits');
+
+export const rebuildJobSchema = z.strictObject({
+  app: appNameSchema,
+  host: hostIdSchema,
+  /** when part of a rebuildall: the run it belongs to */
+  runId: runIdSchema.optional(),
+  /** the containers the host's scan saw, so the job need not list the whole engine again */
+  containerIds: z.array(containerIdSchema).max(10_000).optional(),
+});
+export type RebuildJob = z.infer<typeof rebuildJobSchema>;
+
+export const scanJobSchema = z.strictObject({
+  host: hostIdSchema,
+  runId: runIdSchema,
+  /** process step, kept in the job so a re-run after a stall does not add children twice */
+  step: z.enum(['initial', 'waiting']).default('initial'),
+  /** app -> container names the scan saw, to count them as failed if the app's job fails for good */
+  seen: z.record(appNameSchema, z.array(z.string().max(255)).max(10_000)).optional(),
+});
+export type ScanJob = z.infer<typeof scanJobSchema>;
+
+export const summaryJobSchema = z.strictObject({
+  runId: runIdSchema,
+  hosts: z.array(hostIdSchema).max(1000),
+});
+export type SummaryJob = z.infer<typeof summaryJobSchema>;
+
+/** First line of a zod error, naming the field: `app: app name is empty`. */
+export function describeZodError(error: z.ZodError): string {
+  const issue = error.issues[0];
+  if (!issue) return 'invalid payload';
+  const where = issue.path.length ? `${issue.path.join('.')}: ` : '';
+  return `${where}${issue.message}`;
+}

@@ -1,0 +1,134 @@
+import { FlowProducer, Queue, QueueEvents } from 'bullmq';
+import { Redis, type RedisOptions } from 'ioredis';
+import type { Config } from './config.js';
+import type { RebuildJob, ScanJob, SummaryJob } from './jobs.js';
+import type { RebuildallResult, RebuildResult } from './types.js';
+
+/** Queue names. Jobs that touch Docker go to their host's queues; the summary queue is shared. */
+export const queueName = {
+  rebuild: (host: string) => `rebuild.${host}`,
+  scan: (host: string) => `scan.${host}`,
+  summary: 'summary',
+} as const;
+
+/** Redis keys netq keeps beside BullMQ's, all under the same hash-tagged prefix. */
+export function netqKeys(prefix: string) {
+  return {
+    /** hash app -> JSON of its stored network config */
+    netconfig: `${prefix}:netconfig`,
+    /** hash app -> host that last reported it */
+    appHost: `${prefix}:app-host`,
+    /** zset host -> last heartbeat (ms) */
+    hosts: `${prefix}:hosts`,
+    /** zset workerId -> last heartbeat (ms), per host */
+    workers: (host: string) => `${prefix}:workers:${host}`,
+    /** per-app exclusion lock */
+    appLock: (app: string) => `${prefix}:lock:${app}`,
+    /** hash of a rebuildall run's progress */
+    run: (runId: string) => `${prefix}:run:${runId}`,
+  };
+}
+export type NetqKeys = ReturnType<typeof netqKeys>;
+
+/** ioredis options for a URL; BullMQ needs maxRetriesPerRequest null on worker connections. */
+export function redisOptions(extra: Partial<RedisOptions> = {}): RedisOptions {
+  return { maxRetriesPerRequest: null, enableReadyCheck: true, lazyConnect: false, ...extra };
+}
+
+export function createRedis(url: string, extra: Partial<RedisOptions> = {}): Redis {
+  return new Redis(url, redisOptions(extra));
+}
+
+/**
+ * The shared base of producers and workers: one Redis connection, the prefix, the queues by name
+ * and an idempotent close(). Producers touch only Queue/FlowProducer/QueueEvents through it.
+ */
+export class NetqQueues {
+  readonly keys: NetqKeys;
+  readonly prefix: string;
+  private readonly queues = new Map<string, Queue>();
+  private readonly events = new Map<string, QueueEvents>();
+  private readonly dupes: Redis[] = [];
+  private flow: FlowProducer | undefined;
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    readonly config: Pick<Config, 'redisUrl' | 'prefix' | 'attempts' | 'backoffMs'>,
+    readonly redis: Redis = createRedis(config.redisUrl),
+  ) {
+    this.prefix = config.prefix;
+    this.keys = netqKeys(config.prefix);
+  }
+
+  queue(name: string): Queue {
+    let q = this.queues.get(name);
+    if (!q) {
+      q = new Queue(name, { connection: this.redis, prefix: this.prefix });
+      q.on('error', () => {}); // connection errors surface through the commands that fail
+      this.queues.set(name, q);
+    }
+    return q;
+  }
+
+  rebuildQueue(host: string): Queue<RebuildJob, RebuildResult> {
+    return this.queue(queueName.rebuild(host)) as Queue<RebuildJob, RebuildResult>;
+  }
+
+  scanQueue(host: string): Queue<ScanJob> {
+    return this.queue(queueName.scan(host)) as Queue<ScanJob>;
+  }
+
+  summaryQueue(): Queue<SummaryJob, RebuildallResult> {
+    return this.queue(queueName.summary) as Queue<SummaryJob, RebuildallResult>;
+  }
+
+  flowProducer(): FlowProducer {
+    if (!this.flow) {
+      this.flow = new FlowProducer({ connection: this.redis, prefix: this.prefix });
+      this.flow.on('error', () => {});
+    }
+    return this.flow;
+  }
+
+  /** QueueEvents need their own blocking connection; call before adding the job you wait for. */
+  async queueEvents(name: string): Promise<QueueEvents> {
+    let ev = this.events.get(name);
+    if (!ev) {
+      const conn = this.redis.duplicate();
+      this.dupes.push(conn);
+      ev = new QueueEvents(name, { connection: conn, prefix: this.prefix });
+      ev.on('error', () => {});
+      this.events.set(name, ev);
+      await ev.waitUntilReady();
+    }
+    return ev;
+  }
+
+  /** Default options of a job that touches Docker: retried with exponential backoff. */
+  retryOptions() {
+    return {
+      attempts: this.config.attempts,
+      backoff: { type: 'exponential' as const, delay: this.config.backoffMs },
+      removeOnComplete: { age: 24 * 3600, count: 10_000 },
+      removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
+    };
+  }
+
+  /** Hosts with a heartbeat newer than maxAgeMs. */
+  async liveHosts(maxAgeMs = 15_000): Promise<string[]> {
+    return this.redis.zrangebyscore(this.keys.hosts, Date.now() - maxAgeMs, '+inf');
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      const closers: Promise<unknown>[] = [];
+      for (const ev of this.events.values()) closers.push(ev.close().catch(() => {}));
+      for (const q of this.queues.values()) closers.push(q.close().catch(() => {}));
+      if (this.flow) closers.push(this.flow.close().catch(() => {}));
+      await Promise.all(closers);
+      for (const d of this.dupes) d.disconnect();
+      this.redis.disconnect();
+    })();
+    return this.closing;
+  }
+}

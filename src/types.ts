@@ -1,0 +1,75 @@
+/**
+ * netq's words (from the design, kept here so module names can be read against them):
+ *
+ * | word            | meaning                                                                                         |
+ * | --------------- | ----------------------------------------------------------------------------------------------- |
+ * | app             | a Dokku app: containers labelled `com.dokku.app-name=<app>` and `com.dokku.container-type=deploy` |
+ * | process type,   | from the labels `com.dokku.process-type` (`web`) and `com.dokku.dyno` (`web.1`); fall back to   |
+ * | index           | the container name `<app>.<proc>.<index>`                                                       |
+ * | host            | one Docker engine, named by `NETQ_HOST_ID` (default `local`)                                    |
+ * | property        | a network property of an app or of `--global`                                                   |
+ * | network config  | per running container: its IP address, its port, and the listener `ip:port` built from them     |
+ * | failure         | one container for which network config could not be built or a binding could not be applied    |
+ */
+
+export const LABEL_APP = 'com.dokku.app-name';
+export const LABEL_CONTAINER_TYPE = 'com.dokku.container-type';
+export const LABEL_PROCESS_TYPE = 'com.dokku.process-type';
+export const LABEL_DYNO = 'com.dokku.dyno';
+
+/** What netq needs to know of one container, read from the Docker API. */
+export interface ContainerFacts {
+  id: string;
+  name: string;
+  labels: Record<string, string>;
+  running: boolean;
+  state: string;
+  /** HostConfig.NetworkMode: `default`, `bridge`, `host`, `none`, `container:<id>` or a network name. */
+  networkMode: string;
+  /** network name -> IPv4 address ('' when the engine gave none) */
+  networks: Record<string, string>;
+  /** the PORT variable of the container's environment, when set */
+  portEnv?: string;
+  /** exposed TCP ports, ascending */
+  exposedTcpPorts: number[];
+  hostname: string;
+}
+
+/** The network config of one container. */
+export interface ContainerNetworkConfig {
+  container: string;
+  id: string;
+  proc: string;
+  index: number;
+  ip: string;
+  port: number;
+  listener: string;
+}
+
+/** One container that could not be configured, and why. */
+export interface Failure {
+  container: string;
+  reason: string;
+}
+
+/** The result of one per-app job (`network:rebuild <app>`). */
+export interface RebuildResult {
+  app: string;
+  host: string;
+  containers: number;
+  configured: number;
+  failed: number;
+  listeners: Record<string, string[]>;
+  failures: Failure[];
+}
+
+/** The result of the rebuildall tree's summary job. */
+export interface RebuildallResult {
+  apps: number;
+  containers: number;
+  configured: number;
+  failed: number;
+  results: RebuildResult[];
+  /** hosts whose scan could not list their apps, with the reason */
+  hostFailures: { host: string; reason: string }[];
+}

@@ -1,0 +1,17 @@
+import type { Redis } from 'ioredis';
+import type { Config } from '../src/config.js';
+import type { DockerEngine } from '../src/docker/engine.js';
+import type { Logger } from '../src/logger.js';
+import type { NetqQueues } from '../src/queue.js';
+
+/** What every processor receives from the pool. */
+export interface WorkerContext {
+  config: Config;
+  docker: DockerEngine;
+  queues: NetqQueues;
+  redis: Redis;
+  logger: Logger;
+  workerId: string;
+  /** test and metrics hook: called when a per-app job starts and ends its work on an app */
+  onAppWork?: (event: { app: string; phase: 'start' | 'end'; workerId: string; jobId: string }) => void;
+}

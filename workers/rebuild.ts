@@ -1,0 +1,68 @@
+import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
+import { describeZodError, type RebuildJob, rebuildJobSchema } from '../src/jobs.js';
+import { rebuildApp } from '../src/rebuildApp.js';
+import { AppLock } from '../src/store/appLock.js';
+import type { RebuildResult } from '../src/types.js';
+import type { WorkerContext } from './context.js';
+
+/** How long a job that finds its app locked waits before it tries again. */
+const LOCKED_RETRY_MS = 100;
+
+/** The per-app job: one app on this worker's host, never two at once for one app anywhere. */
+export function rebuildProcessor(ctx: WorkerContext) {
+  return async (job: Job<RebuildJob, RebuildResult>, token?: string): Promise<RebuildResult> => {
+    const parsed = rebuildJobSchema.safeParse(job.data);
+    if (!parsed.success) throw new UnrecoverableError(`bad rebuild job: ${describeZodError(parsed.error)}`);
+    const data = parsed.data;
+    if (data.host !== ctx.config.hostId) {
+      throw new UnrecoverableError(`rebuild job for host ${data.host} reached a worker of host ${ctx.config.hostId}`);
+    }
+
+    const lock = new AppLock(ctx.redis, ctx.queues.keys.appLock(data.app), `${ctx.workerId}:${job.id}`);
+    if (!(await lock.acquire())) {
+      await job.moveToDelayed(Date.now() + LOCKED_RETRY_MS + Math.floor(Math.random() * LOCKED_RETRY_MS), token);
+      throw new DelayedError();
+    }
+    const log = ctx.logger.child({
+      queue: job.queueName,
+      jobId: job.id,
+      app: data.app,
+      host: data.host,
+      attempt: job.attemptsMade + 1,
+    });
+    const started = performance.now();
+    ctx.onAppWork?.({ app: data.app, phase: 'start', workerId: ctx.workerId, jobId: String(job.id) });
+    try {
+      // The scan's snapshot saves a list call on the first try; a retry reads Docker afresh.
+      const known = job.attemptsMade === 0 ? data.containerIds : undefined;
+      const result = await rebuildApp(
+        {
+          docker: ctx.docker,
+          redis: ctx.redis,
+          keys: ctx.queues.keys,
+          prefix: ctx.queues.prefix,
+          hostId: ctx.config.hostId,
+          dokkuRoot: ctx.config.dokkuRoot,
+        },
+        data.app,
+        known,
+      );
+      if (data.runId !== undefined) {
+        await ctx.redis.hset(ctx.queues.keys.run(data.runId), `app:${data.host}:${data.app}`, String(result.failed));
+      }
+      log.info(
+        {
+          durationMs: Math.round(performance.now() - started),
+          containers: result.containers,
+          configured: result.configured,
+          failed: result.failed,
+        },
+        'rebuilt app',
+      );
+      return result;
+    } finally {
+      ctx.onAppWork?.({ app: data.app, phase: 'end', workerId: ctx.workerId, jobId: String(job.id) });
+      await lock.release().catch((err: unknown) => log.warn({ err }, 'could not release app lock'));
+    }
+  };
+}

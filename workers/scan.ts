@@ -1,0 +1,89 @@
+import { type Job, UnrecoverableError, WaitingChildrenError } from 'bullmq';
+import { appNameProblem } from '../src/appName.js';
+import { describeZodError, JOB, type ScanJob, scanJobSchema } from '../src/jobs.js';
+import type { RebuildResult } from '../src/types.js';
+import type { WorkerContext } from './context.js';
+
+export interface ScanResult {
+  host: string;
+  results: RebuildResult[];
+}
+
+/** The job id of an app's rebuild inside a run; ids are fixed so a re-run adds no second child. */
+export const runChildId = (runId: string, host: string, app: string) => `${runId}.${host}.${app}`;
+
+/**
+ * One per host in a rebuildall: lists the host's apps with one call, adds one rebuild child per app,
+ * waits for them, and adds their counts up (an app whose job failed for good counts every container it
+ * had as failed, with the job's last error as the reason).
+ */
+export function scanProcessor(ctx: WorkerContext) {
+  return async (job: Job<ScanJob, ScanResult>, token?: string): Promise<ScanResult> => {
+    const parsed = scanJobSchema.safeParse(job.data);
+    if (!parsed.success) throw new UnrecoverableError(`bad scan job: ${describeZodError(parsed.error)}`);
+    let data = parsed.data;
+    if (data.host !== ctx.config.hostId) {
+      throw new UnrecoverableError(`scan job for host ${data.host} reached a worker of host ${ctx.config.hostId}`);
+    }
+    const log = ctx.logger.child({ queue: job.queueName, jobId: job.id, host: data.host, runId: data.runId });
+
+    if (data.step === 'initial') {
+      const containers = await ctx.docker.listAppContainers();
+      const byApp = new Map<string, { ids: string[]; names: string[] }>();
+      for (const c of containers) {
+        const problem = appNameProblem(c.app);
+        if (problem) {
+          log.warn({ container: c.name, label: c.app }, `skipping container: ${problem}`);
+          continue;
+        }
+        const entry = byApp.get(c.app) ?? { ids: [], names: [] };
+        entry.ids.push(c.id);
+        entry.names.push(c.name);
+        byApp.set(c.app, entry);
+      }
+      const rebuilds = ctx.queues.rebuildQueue(data.host);
+      const opts = ctx.queues.retryOptions();
+      await rebuilds.addBulk(
+        [...byApp].map(([app, e]) => ({
+          name: JOB.rebuild,
+          data: { app, host: data.host, runId: data.runId, containerIds: e.ids },
+          opts: {
+            ...opts,
+            jobId: runChildId(data.runId, data.host, app),
+            parent: { id: String(job.id), queue: job.queueQualifiedName },
+            ignoreDependencyOnFailure: true,
+          },
+        })),
+      );
+      const seen = Object.fromEntries([...byApp].map(([app, e]) => [app, e.names]));
+      await ctx.redis.hset(ctx.queues.keys.run(data.runId), `total:${data.host}`, String(byApp.size));
+      await ctx.redis.expire(ctx.queues.keys.run(data.runId), 24 * 3600);
+      data = { ...data, step: 'waiting', seen };
+      await job.updateData(data);
+      log.info({ apps: byApp.size, containers: containers.length }, 'scanned host');
+    }
+
+    if (token !== undefined && (await job.moveToWaitingChildren(token))) throw new WaitingChildrenError();
+
+    const values = (await job.getChildrenValues()) as Record<string, RebuildResult>;
+    const failures = await job.getIgnoredChildrenFailures();
+    const results: RebuildResult[] = Object.values(values);
+    const prefix = `${data.runId}.${data.host}.`;
+    for (const [key, reason] of Object.entries(failures)) {
+      const jobId = key.slice(key.lastIndexOf(':') + 1);
+      const app = jobId.startsWith(prefix) ? jobId.slice(prefix.length) : jobId;
+      const names = data.seen?.[app] ?? [];
+      results.push({
+        app,
+        host: data.host,
+        containers: names.length,
+        configured: 0,
+        failed: names.length,
+        listeners: {},
+        failures: names.map((container) => ({ container, reason: reason || 'job failed' })),
+      });
+    }
+    results.sort((a, b) => a.app.localeCompare(b.app));
+    return { host: data.host, results };
+  };
+}

@@ -1,0 +1,43 @@
+import { type Job, UnrecoverableError } from 'bullmq';
+import { describeZodError, type SummaryJob, summaryJobSchema } from '../src/jobs.js';
+import type { RebuildallResult } from '../src/types.js';
+import type { WorkerContext } from './context.js';
+import type { ScanResult } from './scan.js';
+
+/** The root of a rebuildall: runs once every host's scan has finished, and adds everything up. */
+export function summaryProcessor(ctx: WorkerContext) {
+  return async (job: Job<SummaryJob, RebuildallResult>): Promise<RebuildallResult> => {
+    const parsed = summaryJobSchema.safeParse(job.data);
+    if (!parsed.success) throw new UnrecoverableError(`bad summary job: ${describeZodError(parsed.error)}`);
+    const scans = Object.values((await job.getChildrenValues()) as Record<string, ScanResult>);
+    const failed = await job.getIgnoredChildrenFailures();
+    const results = scans
+      .flatMap((s) => s.results)
+      .sort((a, b) => a.app.localeCompare(b.app) || a.host.localeCompare(b.host));
+    const hostFailures = Object.entries(failed).map(([key, reason]) => {
+      const jobId = key.slice(key.lastIndexOf(':') + 1);
+      return { host: jobId.slice(jobId.indexOf('.') + 1), reason: reason || 'scan failed' };
+    });
+    const summary: RebuildallResult = {
+      apps: new Set(results.map((r) => r.app)).size,
+      containers: results.reduce((n, r) => n + r.containers, 0),
+      configured: results.reduce((n, r) => n + r.configured, 0),
+      failed: results.reduce((n, r) => n + r.failed, 0),
+      results,
+      hostFailures,
+    };
+    ctx.logger.info(
+      {
+        queue: job.queueName,
+        jobId: job.id,
+        runId: parsed.data.runId,
+        apps: summary.apps,
+        containers: summary.containers,
+        failed: summary.failed,
+        hostFailures: hostFailures.length,
+      },
+      'rebuildall summary',
+    );
+    return summary;
+  };
+}
