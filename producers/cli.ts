@@ -1,4 +1,5 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { appNameProblem } from '../src/appName.js';
 import { type Config, loadConfig } from '../src/config.js';
 import { BadInputError, ConfigError, coerceError, ExitError, JobFailedError, NetqError } from '../src/errors.js';
 import { createLogger } from '../src/logger.js';
@@ -52,7 +53,10 @@ export function buildProgram(getConfig: () => Config): Command {
     .description("Dokku's network plugin as a job queue: rebuild container network config through BullMQ workers")
     .showHelpAfterError(false)
     .exitOverride()
-    .configureOutput({ outputError: (str, write) => write(str.split('\n')[0] ? `${str.split('\n')[0]}\n` : str) });
+    .configureOutput({
+      // commander's errors, as one line in netq's own form: `netq: unknown option '--x'`
+      outputError: (str, write) => write(`netq: ${(str.split('\n')[0] ?? str).replace(/^error: /, '')}\n`),
+    });
 
   program
     .command('worker')
@@ -84,6 +88,8 @@ export function buildProgram(getConfig: () => Config): Command {
     .addOption(formatOption())
     .addOption(timeoutOption())
     .action(async (app: string, flags: WaitFlags & { host?: string }) => {
+      const problem = appNameProblem(app);
+      if (problem) throw new BadInputError(`invalid app name ${JSON.stringify(app)}: ${problem}`);
       const config = getConfig();
       const { jobId, result } = await withQueues(config, flags.timeout, (q) =>
         rebuild(

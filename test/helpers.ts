@@ -1,0 +1,189 @@
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import Docker from 'dockerode';
+import { Redis } from 'ioredis';
+import { type Config, loadConfig } from '../src/config.js';
+import { silentLogger } from '../src/logger.js';
+import { NetqQueues } from '../src/queue.js';
+import { type PoolOptions, startWorkerPool, type WorkerPool } from '../workers/pool.js';
+
+export const ROOT = path.resolve(import.meta.dirname, '..');
+export const IMAGE = 'local/busybox:latest';
+export const RUN_LABEL = 'netq.test-run';
+export const docker = new Docker();
+
+/** One id per test file run: every container and network a test makes carries it. */
+export const runId = randomUUID().slice(0, 8);
+export const scopeLabel = `${RUN_LABEL}=${runId}`;
+
+/** A fresh app name, unique on the shared engine. */
+let appCounter = 0;
+export const appName = (base: string) => `t${runId}-${base}-${++appCounter}`;
+
+/** Environment of a test: its own key prefix, scoped to this run's containers, fast retries. */
+export function testEnv(extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    NETQ_PREFIX: `test-${randomUUID()}`,
+    NETQ_SCOPE_LABEL: scopeLabel,
+    NETQ_ATTEMPTS: '3',
+    NETQ_BACKOFF_MS: '50',
+    LOG_LEVEL: 'silent',
+    ...extra,
+  };
+}
+
+export const configOf = (env: Record<string, string>): Config => loadConfig(env);
+
+export interface ContainerSpec {
+  app: string;
+  proc?: string;
+  index?: number;
+  env?: string[];
+  networkMode?: string;
+  exposed?: number[];
+  start?: boolean;
+  /** false: no com.dokku.dyno label (the name gives proc and index) */
+  dynoLabel?: boolean;
+}
+
+/** Creates (and by default starts) a Dokku-labelled busybox container serving HTTP on 5000. */
+export async function createAppContainer(spec: ContainerSpec): Promise<Docker.Container> {
+  const proc = spec.proc ?? 'web';
+  const index = spec.index ?? 1;
+  const exposed = spec.exposed ?? [5000];
+  const labels: Record<string, string> = {
+    'com.dokku.app-name': spec.app,
+    'com.dokku.container-type': 'deploy',
+    'com.dokku.process-type': proc,
+    [RUN_LABEL]: runId,
+  };
+  if (spec.dynoLabel !== false) labels['com.dokku.dyno'] = `${proc}.${index}`;
+  const c = await docker.createContainer({
+    name: `${spec.app}.${proc}.${index}`,
+    Image: IMAGE,
+    Cmd: ['/bin/httpd', '-f', '-p', String(exposed[0] ?? 5000)],
+    Env: spec.env ?? [],
+    Labels: labels,
+    ExposedPorts: Object.fromEntries(exposed.map((p) => [`${p}/tcp`, {}])),
+    HostConfig: { NetworkMode: spec.networkMode ?? 'bridge' },
+  });
+  if (spec.start !== false) await c.start();
+  return c;
+}
+
+export async function createTestNetwork(name: string): Promise<Docker.Network> {
+  return docker.createNetwork({ Name: name, Driver: 'bridge', Attachable: true, Labels: { [RUN_LABEL]: runId } });
+}
+
+/** Removes every container and network of this run. */
+export async function cleanupDocker(): Promise<void> {
+  const filters = { label: [scopeLabel] };
+  const containers = await docker.listContainers({ all: true, filters });
+  await Promise.all(
+    containers.map((c) =>
+      docker
+        .getContainer(c.Id)
+        .remove({ force: true })
+        .catch(() => {}),
+    ),
+  );
+  const networks = await docker.listNetworks({ filters });
+  await Promise.all(
+    networks.map((n) =>
+      docker
+        .getNetwork(n.Id)
+        .remove()
+        .catch(() => {}),
+    ),
+  );
+}
+
+/** Deletes every Redis key under a test's prefix. */
+export async function cleanupPrefix(config: Config): Promise<void> {
+  const redis = new Redis(config.redisUrl);
+  try {
+    const keys = await redis.keys(`${config.prefix}*`);
+    for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
+  } finally {
+    redis.disconnect();
+  }
+}
+
+export async function countKeys(config: Config): Promise<number> {
+  const redis = new Redis(config.redisUrl);
+  try {
+    return (await redis.keys(`${config.prefix}*`)).length;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** Pools started by a test; `closeAll` in afterEach closes them, and `openPools` checks none leaked. */
+const pools = new Set<WorkerPool>();
+export async function startPool(config: Config, opts: Partial<PoolOptions> = {}): Promise<WorkerPool> {
+  const pool = await startWorkerPool({ config, logger: silentLogger(), ...opts });
+  pools.add(pool);
+  return pool;
+}
+export async function closePools(): Promise<void> {
+  await Promise.all([...pools].map((p) => p.close()));
+  pools.clear();
+}
+export const openPools = () => pools.size;
+
+export function producer(config: Config): NetqQueues {
+  return new NetqQueues(config);
+}
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the built `netq` binary as a user would. */
+export function runCli(args: string[], env: Record<string, string>, timeoutMs = 60_000): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin/netq.js'), ...args], {
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`netq ${args.join(' ')} did not finish in ${timeoutMs} ms\n${stderr}`));
+    }, timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
+  });
+}
+
+export async function tempDir(): Promise<{ dir: string; remove: () => Promise<void> }> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'netq-test-'));
+  return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** Polls until fn returns a value other than undefined, or fails at the deadline. */
+export async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

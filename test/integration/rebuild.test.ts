@@ -1,0 +1,207 @@
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { rebuild } from '../../producers/client.js';
+import { writeProperty } from '../../src/store/propertyStore.js';
+import type { RebuildResult } from '../../src/types.js';
+import {
+  appName,
+  cleanupDocker,
+  cleanupPrefix,
+  closePools,
+  configOf,
+  countKeys,
+  createAppContainer,
+  createTestNetwork,
+  docker,
+  openPools,
+  producer,
+  runCli,
+  runId,
+  startPool,
+  tempDir,
+  testEnv,
+} from '../helpers.js';
+
+const envs: Record<string, string>[] = [];
+/** A test environment whose Redis keys are removed after the test. */
+function env(extra: Record<string, string> = {}) {
+  const e = testEnv(extra);
+  envs.push(e);
+  return e;
+}
+
+afterEach(async () => {
+  await closePools();
+  expect(openPools()).toBe(0);
+  for (const e of envs.splice(0)) await cleanupPrefix(configOf(e));
+});
+afterAll(cleanupDocker);
+
+async function bridgeIp(id: string): Promise<string> {
+  const info = await docker.getContainer(id).inspect();
+  return info.NetworkSettings.Networks.bridge?.IPAddress ?? '';
+}
+
+describe('network:rebuild', () => {
+  it('configures 2 web and 1 worker container as docker inspect shows them, in Redis and in files', async () => {
+    const files = await tempDir();
+    const e = env({ NETQ_DOKKU_ROOT: files.dir });
+    await startPool(configOf(e));
+    const app = appName('three');
+    const web1 = await createAppContainer({ app, proc: 'web', index: 1, env: ['PORT=5000'] });
+    const web2 = await createAppContainer({ app, proc: 'web', index: 2, env: ['PORT=5000'] });
+    // no PORT: the first exposed TCP port counts; no dyno label: the name gives proc and index
+    const worker = await createAppContainer({ app, proc: 'worker', index: 1, exposed: [7000, 8000], dynoLabel: false });
+
+    const res = await runCli(['network:rebuild', app, '--format', 'json'], e);
+    expect(res.stderr).toBe('');
+    expect(res.code).toBe(0);
+    const out = JSON.parse(res.stdout) as RebuildResult;
+    const [ip1, ip2, ipw] = [await bridgeIp(web1.id), await bridgeIp(web2.id), await bridgeIp(worker.id)];
+    expect(out).toEqual({
+      app,
+      host: 'local',
+      containers: 3,
+      configured: 3,
+      failed: 0,
+      listeners: { web: [`${ip1}:5000`, `${ip2}:5000`], worker: [`${ipw}:7000`] },
+      failures: [],
+    });
+    const dir = path.join(files.dir, app);
+    expect((await readdir(dir)).sort()).toEqual([
+      'IP.web.1',
+      'IP.web.2',
+      'IP.worker.1',
+      'PORT.web.1',
+      'PORT.web.2',
+      'PORT.worker.1',
+    ]);
+    expect(await readFile(path.join(dir, 'IP.web.2'), 'utf8')).toBe(`${ip2}\n`);
+    expect(await readFile(path.join(dir, 'PORT.worker.1'), 'utf8')).toBe('7000\n');
+    await files.remove();
+  });
+
+  it('reads the IP on a custom initial network, and 127.0.0.1 in host network mode', async () => {
+    const e = env();
+    const config = configOf(e);
+    await startPool(config);
+    const net = `netq-t${runId}-init`;
+    await createTestNetwork(net);
+    const app = appName('initial');
+    const onNet = await createAppContainer({ app, proc: 'web', index: 1, networkMode: net });
+    const hostApp = appName('hostmode');
+    await createAppContainer({ app: hostApp, proc: 'web', index: 1, networkMode: 'host', env: ['PORT=5999'] });
+
+    const q = producer(config);
+    try {
+      await writeProperty(q.redis, config.prefix, app, 'initial-network', net);
+      const { result } = await rebuild(q, { app }, { wait: true, timeoutMs: 20_000 });
+      const info = await onNet.inspect();
+      const ip = info.NetworkSettings.Networks[net]?.IPAddress;
+      expect(ip).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+      expect(result?.listeners).toEqual({ web: [`${ip}:5000`] });
+
+      const host = await rebuild(q, { app: hostApp }, { wait: true, timeoutMs: 20_000 });
+      expect(host.result?.listeners).toEqual({ web: ['127.0.0.1:5999'] });
+    } finally {
+      await q.close();
+    }
+  });
+
+  it('removes the IP/PORT files of a container that was scaled away', async () => {
+    const files = await tempDir();
+    const e = env({ NETQ_DOKKU_ROOT: files.dir });
+    await startPool(configOf(e));
+    const app = appName('scale');
+    await createAppContainer({ app, proc: 'web', index: 1 });
+    const gone = await createAppContainer({ app, proc: 'web', index: 2 });
+    expect((await runCli(['network:rebuild', app], e)).code).toBe(0);
+    expect((await readdir(path.join(files.dir, app))).sort()).toEqual([
+      'IP.web.1',
+      'IP.web.2',
+      'PORT.web.1',
+      'PORT.web.2',
+    ]);
+
+    await gone.remove({ force: true });
+    const res = await runCli(['network:rebuild', app, '--format', 'json'], e);
+    expect(res.code).toBe(0);
+    expect(JSON.parse(res.stdout).containers).toBe(1);
+    expect((await readdir(path.join(files.dir, app))).sort()).toEqual(['IP.web.1', 'PORT.web.1']);
+    await files.remove();
+  });
+
+  it('never works on one app twice at once across two workers, and answers every requester', async () => {
+    const e = env({ NETQ_CONCURRENCY: '8' });
+    const config = configOf(e);
+    let active = 0;
+    let maxActive = 0;
+    let started = 0;
+    const onAppWork = (ev: { phase: 'start' | 'end' }) => {
+      if (ev.phase === 'start') {
+        active += 1;
+        started += 1;
+        maxActive = Math.max(maxActive, active);
+      } else active -= 1;
+    };
+    const a = await startPool(config, { onAppWork });
+    const b = await startPool(config, { onAppWork });
+    expect(a.workerId).not.toBe(b.workerId);
+    const app = appName('busy');
+    await createAppContainer({ app, proc: 'web', index: 1 });
+    await createAppContainer({ app, proc: 'web', index: 2 });
+
+    const q = producer(config);
+    try {
+      const requests = Array.from({ length: 20 }, () =>
+        rebuild(q, { app, host: 'local' }, { wait: true, timeoutMs: 45_000 }),
+      );
+      const results = await Promise.all(requests);
+      expect(results.every((r) => r.result?.configured === 2)).toBe(true);
+      expect(started).toBeGreaterThanOrEqual(1);
+      expect(maxActive).toBe(1);
+    } finally {
+      await q.close();
+    }
+  });
+
+  it('refuses invalid app names with exit 1, one line, and writes nothing', async () => {
+    const e = env();
+    const names = ['../etc', 'UPPER', '', 'a'.repeat(300), 'app\u00e9', 'a/b', '.lead', 'a..b', 'a b', 'a\nb'];
+    for (const name of names) {
+      const res = await runCli(['network:rebuild', name], e);
+      expect(res.code, name).toBe(1);
+      expect(res.stdout).toBe('');
+      expect(res.stderr.trim().split('\n')).toHaveLength(1);
+      expect(res.stderr).toMatch(/app name/);
+    }
+    for (const args of [
+      ['network:rebuild', 'ok-app', '--bogus'],
+      ['network:rebuild', '-lead'],
+      ['network:rebuildall', '--format', 'yaml'],
+      ['network:rebuild', 'ok-app', '--timeout', '-5'],
+      ['network:nope'],
+    ]) {
+      const res = await runCli(args, e);
+      expect(res.code, args.join(' ')).toBe(1);
+      expect(res.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
+    }
+    expect(await countKeys(configOf(e))).toBe(0);
+  });
+
+  it('names REDIS_URL and exits non-zero when Redis does not answer', async () => {
+    const e = testEnv({ REDIS_URL: 'redis://127.0.0.1:1' });
+    const started = Date.now();
+    const res = await runCli(['network:rebuild', 'some-app', '--timeout', '2'], e);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(/REDIS_URL=redis:\/\/127\.0\.0\.1:1/);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it('refuses a bad environment variable with one line naming it', async () => {
+    const res = await runCli(['network:rebuild', 'x'], testEnv({ NETQ_CONCURRENCY: 'lots' }));
+    expect(res.code).toBe(1);
+    expect(res.stderr.trim()).toMatch(/^netq: NETQ_CONCURRENCY: /);
+  });
+});
