@@ -177,3 +177,32 @@ export async function rebuildall(
     if (timer) clearInterval(timer);
   }
 }
+
+/** The host a host-level command (network:*) goes to: the one named, else the only live host. */
+export async function hostForCommand(queues: NetqQueues, host?: string): Promise<string> {
+  if (host !== undefined) return host;
+  const live = (await queues.liveHosts()).sort();
+  if (live.length === 1 && live[0]) return live[0];
+  if (live.length === 0) throw new NoWorkerError('no netq worker is running: start one with `netq worker`');
+  throw new BadInputError(`several hosts are live (${live.join(', ')}): name one with --host`);
+}
+
+/** Enqueues a control job (set-property, network:*) on a host and waits for its result. */
+export async function runControl<T>(
+  queues: NetqQueues,
+  host: string,
+  name: string,
+  data: unknown,
+  opts: WaitOptions,
+): Promise<Enqueued<T>> {
+  const queue = queueName.control(host);
+  if (opts.wait) await queues.queueEvents(queue);
+  // control jobs change or read state once: bad input is not retried, an unreachable engine is
+  const job = await queues.controlQueue(host).add(name, data, queues.retryOptions());
+  const jobId = String(job.id);
+  if (!opts.wait) return { jobId };
+  const result = await waitFor<T>(job, queues, queue, opts.timeoutMs, name).catch((err) =>
+    explainTimeout(queues, host, err),
+  );
+  return { jobId, result };
+}

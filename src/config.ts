@@ -44,7 +44,7 @@ export const envSchema = z.object({
     .describe("Dokku's root (e.g. /home/dokku): when set, IP.<proc>.<n> and PORT.<proc>.<n> files are written there"),
   NETQ_SCOPE_LABEL: z
     .string()
-    .regex(/^[A-Za-z0-9._\/-]{1,128}=[A-Za-z0-9._\/:-]{0,128}$/, 'expected key=value')
+    .regex(/^[A-Za-z0-9._/-]{1,128}=[A-Za-z0-9._/:-]{0,128}$/, 'expected key=value')
     .optional()
     .describe('only manage containers that also carry this label (to share an engine, and to isolate tests)'),
   NETQ_CONCURRENCY: int(1, 256, 8).describe('per-app jobs one worker process runs at once'),

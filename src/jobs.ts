@@ -6,9 +6,21 @@ import { appNameSchema } from './appName.js';
  * each processor parses again at its top, so a payload put into Redis by anything else gets the same checks.
  */
 
-export const JOB = { rebuild: 'rebuild', scan: 'scan', summary: 'summary' } as const;
+export const JOB = {
+  rebuild: 'rebuild',
+  scan: 'scan',
+  summary: 'summary',
+  set: 'set',
+  networkCreate: 'network-create',
+  networkDestroy: 'network-destroy',
+  networkExists: 'network-exists',
+  networkInfo: 'network-info',
+  networkList: 'network-list',
+} as const;
 
-const hostIdSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'host id must be lowercase letters, digits and "-"');
+export const hostIdSchema = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'host id must be lowercase letters, digits and "-"');
 const runIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'run id must be 1-64 letters, digits, "_" or "-"');
 const containerIdSchema = z.string().regex(/^[a-f0-9]{12,64}$/, 'container id must be 12-64 hex digits');
 
@@ -45,3 +57,28 @@ export function describeZodError(error: z.ZodError): string {
   const where = issue.path.length ? `${issue.path.join('.')}: ` : '';
   return `${where}${issue.message}`;
 }
+
+/**
+ * Docker's network name rule (`[a-zA-Z0-9][a-zA-Z0-9_.-]*`), bounded; also what DNS would accept
+ * once lowercased. `host`, `bridge` and `none` are Docker's own.
+ */
+export const networkNameSchema = z
+  .string({ error: 'network name must be a string' })
+  .min(1, 'network name is empty')
+  .max(64, 'network name is longer than 64 characters')
+  .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'network name must match ^[a-zA-Z0-9][a-zA-Z0-9_.-]*$')
+  .refine((s) => !s.includes('..'), 'network name must not contain ".."');
+
+/** One schema for the network:* jobs that name a network. */
+export const networkJobSchema = z.strictObject({
+  host: hostIdSchema,
+  network: networkNameSchema,
+  force: z.boolean().optional(),
+});
+export type NetworkJob = z.infer<typeof networkJobSchema>;
+
+export const networkListJobSchema = z.strictObject({
+  host: hostIdSchema,
+  managed: z.boolean().optional(),
+});
+export type NetworkListJob = z.infer<typeof networkListJobSchema>;

@@ -8,6 +8,8 @@ import type { RebuildallResult, RebuildResult } from './types.js';
 export const queueName = {
   rebuild: (host: string) => `rebuild.${host}`,
   scan: (host: string) => `scan.${host}`,
+  /** set-property and network:* jobs, which need the host's Docker engine */
+  control: (host: string) => `control.${host}`,
   summary: 'summary',
 } as const;
 
@@ -24,6 +26,8 @@ export function netqKeys(prefix: string) {
     workers: (host: string) => `${prefix}:workers:${host}`,
     /** per-app exclusion lock */
     appLock: (app: string) => `${prefix}:lock:${app}`,
+    /** hash network -> JSON list of apps that netq attached to it (to detach what is no longer asked for) */
+    attached: (app: string) => `${prefix}:attached:${app}`,
     /** hash of a rebuildall run's progress */
     run: (runId: string) => `${prefix}:run:${runId}`,
   };
@@ -76,6 +80,10 @@ export class NetqQueues {
 
   scanQueue(host: string): Queue<ScanJob> {
     return this.queue(queueName.scan(host)) as Queue<ScanJob>;
+  }
+
+  controlQueue(host: string): Queue {
+    return this.queue(queueName.control(host));
   }
 
   summaryQueue(): Queue<SummaryJob, RebuildallResult> {

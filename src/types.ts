@@ -28,6 +28,10 @@ export interface ContainerFacts {
   networkMode: string;
   /** network name -> IPv4 address ('' when the engine gave none) */
   networks: Record<string, string>;
+  /** network name -> the aliases the container has there */
+  aliases: Record<string, string[]>;
+  /** TCP ports published on the host (IPv4 bindings only: Docker 20.10 gives :: another port) */
+  published: { port: number; hostIp: string; hostPort: number }[];
   /** the PORT variable of the container's environment, when set */
   portEnv?: string;
   /** exposed TCP ports, ascending */
@@ -72,4 +76,18 @@ export interface RebuildallResult {
   results: RebuildResult[];
   /** hosts whose scan could not list their apps, with the reason */
   hostFailures: { host: string; reason: string }[];
+}
+
+/** A Docker network as netq shows it (`network:info`, `network:list`). */
+export interface NetworkFacts {
+  name: string;
+  id: string;
+  driver: string;
+  scope: string;
+  internal: boolean;
+  attachable: boolean;
+  labels: Record<string, string>;
+  /** containers attached, by name, with their IPv4 address */
+  containers: { id: string; name: string; ipv4: string }[];
+  created: string;
 }

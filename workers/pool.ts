@@ -6,12 +6,13 @@ import { type DockerEngine, DockerodeEngine } from '../src/docker/engine.js';
 import type { Logger } from '../src/logger.js';
 import { createRedis, NetqQueues, queueName } from '../src/queue.js';
 import type { WorkerContext } from './context.js';
+import { controlProcessor } from './control.js';
 import { rebuildProcessor } from './rebuild.js';
 import { scanProcessor } from './scan.js';
 import { summaryProcessor } from './summary.js';
 
-export type WorkerRole = 'rebuild' | 'scan' | 'summary';
-const ALL_ROLES: WorkerRole[] = ['rebuild', 'scan', 'summary'];
+export type WorkerRole = 'rebuild' | 'scan' | 'summary' | 'control';
+const ALL_ROLES: WorkerRole[] = ['rebuild', 'scan', 'summary', 'control'];
 const HEARTBEAT_MS = 5_000;
 
 export interface PoolOptions {
@@ -58,6 +59,9 @@ export async function startWorkerPool(opts: PoolOptions): Promise<WorkerPool> {
   }
   if (roles.includes('scan')) {
     workers.push(new Worker(queueName.scan(config.hostId), scanProcessor(ctx), { ...base, concurrency: 4 }));
+  }
+  if (roles.includes('control')) {
+    workers.push(new Worker(queueName.control(config.hostId), controlProcessor(ctx), { ...base, concurrency: 4 }));
   }
   if (roles.includes('summary')) {
     workers.push(new Worker(queueName.summary, summaryProcessor(ctx), { ...base, concurrency: 4 }));

@@ -1,6 +1,7 @@
 import Docker from 'dockerode';
 import { DockerUnreachableError, dockerStatus, isDockerConnectionError } from '../errors.js';
-import { type ContainerFacts, LABEL_APP, LABEL_CONTAINER_TYPE } from '../types.js';
+import { type ContainerFacts, LABEL_APP, LABEL_CONTAINER_TYPE, type NetworkFacts } from '../types.js';
+import { replaceContainer } from './replaceContainer.js';
 
 /** A Dokku deploy container as the engine's list call shows it. */
 export interface ContainerSummary {
@@ -17,6 +18,38 @@ export interface DockerEngine {
   /** What netq needs of one container; undefined when it no longer exists. */
   inspectContainer(id: string): Promise<ContainerFacts | undefined>;
   ping(): Promise<void>;
+
+  /** Networks of the engine; with a name, that one (undefined when missing). */
+  listNetworks(): Promise<NetworkFacts[]>;
+  inspectNetwork(name: string): Promise<NetworkFacts | undefined>;
+  createNetwork(name: string, labels: Record<string, string>): Promise<NetworkFacts>;
+  removeNetwork(name: string): Promise<void>;
+  /** Attaches a container to a network with these aliases. */
+  connect(network: string, containerId: string, aliases: string[]): Promise<void>;
+  disconnect(network: string, containerId: string): Promise<void>;
+
+  /**
+   * Creates and starts an identical container with another binding, under a temporary name, and
+   * checks that it runs. The old one keeps running until `retire` (stop, remove, and give the new one
+   * the old name) is called. Throws when the new one does not run; then nothing is left behind.
+   */
+  replaceContainer(id: string, change: ContainerChange): Promise<Replacement>;
+}
+
+/** A binding change that needs a new container. */
+export interface ContainerChange {
+  /** true: publish every exposed TCP port on 0.0.0.0 with a random host port; false: publish none */
+  publishAll?: boolean;
+  /** the network the container is created on */
+  networkMode?: string;
+}
+
+export interface Replacement {
+  newId: string;
+  /** the old container leaves: stopped, removed, and its name passed to the new one */
+  retire(): Promise<void>;
+  /** the replacement is abandoned: the new container is removed and the old one keeps its name */
+  abandon(): Promise<void>;
 }
 
 /** dockerode options for DOCKER_HOST (`unix:///path` or `tcp://host:port`). */
@@ -47,7 +80,19 @@ function appOf(labels: Record<string, string>): string | undefined {
 
 export function factsFromInspect(c: Docker.ContainerInspectInfo): ContainerFacts {
   const networks: Record<string, string> = {};
-  for (const [name, n] of Object.entries(c.NetworkSettings?.Networks ?? {})) networks[name] = n?.IPAddress ?? '';
+  const aliases: Record<string, string[]> = {};
+  for (const [name, n] of Object.entries(c.NetworkSettings?.Networks ?? {})) {
+    networks[name] = n?.IPAddress ?? '';
+    aliases[name] = n?.Aliases ?? [];
+  }
+  const published: ContainerFacts['published'] = [];
+  for (const [key, bindings] of Object.entries(c.NetworkSettings?.Ports ?? {})) {
+    if (!key.endsWith('/tcp') || !bindings) continue;
+    for (const b of bindings) {
+      if (b.HostIp.includes(':')) continue; // the IPv6 binding; the IPv4 one is the one to report
+      published.push({ port: Number.parseInt(key, 10), hostIp: b.HostIp, hostPort: Number(b.HostPort) });
+    }
+  }
   const env = c.Config?.Env ?? [];
   const portLine = env.find((e) => e.startsWith('PORT='));
   const exposedTcpPorts = Object.keys(c.Config?.ExposedPorts ?? {})
@@ -63,6 +108,8 @@ export function factsFromInspect(c: Docker.ContainerInspectInfo): ContainerFacts
     state: c.State?.Status ?? 'unknown',
     networkMode: c.HostConfig?.NetworkMode ?? 'default',
     networks,
+    aliases,
+    published,
     ...(portLine === undefined ? {} : { portEnv: portLine.slice('PORT='.length) }),
     exposedTcpPorts,
     hostname: c.Config?.Hostname ?? '',
@@ -108,4 +155,75 @@ export class DockerodeEngine implements DockerEngine {
   async ping(): Promise<void> {
     await dockerCall('ping', () => this.docker.ping());
   }
+
+  async listNetworks(): Promise<NetworkFacts[]> {
+    const list = await dockerCall('network list', () => this.docker.listNetworks());
+    // the list call leaves Containers empty: inspect each for its attached containers
+    const out = await Promise.all(list.map((n) => this.inspectNetwork(n.Id)));
+    return out.filter((n): n is NetworkFacts => n !== undefined).sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  async inspectNetwork(name: string): Promise<NetworkFacts | undefined> {
+    try {
+      const info = await dockerCall('network inspect', () => this.docker.getNetwork(name).inspect());
+      return networkFacts(info as Docker.NetworkInspectInfo);
+    } catch (err) {
+      if (dockerStatus(err) === 404) return undefined;
+      throw err;
+    }
+  }
+
+  async createNetwork(name: string, labels: Record<string, string>): Promise<NetworkFacts> {
+    await dockerCall('network create', () =>
+      this.docker.createNetwork({
+        Name: name,
+        Driver: 'bridge',
+        Attachable: true,
+        CheckDuplicate: true,
+        Labels: labels,
+      }),
+    );
+    const made = await this.inspectNetwork(name);
+    if (!made) throw new Error(`network ${name} vanished right after it was created`);
+    return made;
+  }
+
+  async removeNetwork(name: string): Promise<void> {
+    await dockerCall('network remove', () => this.docker.getNetwork(name).remove());
+  }
+
+  async connect(network: string, containerId: string, aliases: string[]): Promise<void> {
+    await dockerCall('network connect', () =>
+      this.docker.getNetwork(network).connect({ Container: containerId, EndpointConfig: { Aliases: aliases } }),
+    );
+  }
+
+  async disconnect(network: string, containerId: string): Promise<void> {
+    await dockerCall('network disconnect', () =>
+      this.docker.getNetwork(network).disconnect({ Container: containerId, Force: true }),
+    );
+  }
+
+  async replaceContainer(id: string, change: ContainerChange): Promise<Replacement> {
+    return replaceContainer(this.docker, id, change);
+  }
+}
+
+function networkFacts(n: Docker.NetworkInspectInfo): NetworkFacts {
+  const containers = Object.entries(n.Containers ?? {}).map(([id, c]) => ({
+    id,
+    name: c.Name,
+    ipv4: (c.IPv4Address ?? '').replace(/\/\d+$/, ''),
+  }));
+  return {
+    name: n.Name,
+    id: n.Id,
+    driver: n.Driver,
+    scope: n.Scope,
+    internal: n.Internal,
+    attachable: n.Attachable,
+    labels: n.Labels ?? {},
+    containers: containers.sort((a, b) => a.name.localeCompare(b.name)),
+    created: n.Created,
+  };
 }

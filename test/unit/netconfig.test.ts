@@ -12,6 +12,8 @@ const facts = (over: Partial<ContainerFacts> = {}): ContainerFacts => ({
   networkMode: 'bridge',
   networks: { bridge: '172.17.0.5' },
   exposedTcpPorts: [],
+  aliases: {},
+  published: [],
   hostname: 'abc123abc123',
   ...over,
 });
