@@ -1,7 +1,10 @@
 import { Command, CommanderError } from 'commander';
 import { type Config, loadConfig } from '../src/config.js';
 import { BadInputError, ConfigError, coerceError, ExitError, NetqError } from '../src/errors.js';
+import { registerNetworks } from './commands/networks.js';
 import { registerRebuild } from './commands/rebuild.js';
+import { registerReport } from './commands/report.js';
+import { registerSet } from './commands/set.js';
 import type { CommandContext, RegisterCommand } from './commands/shared.js';
 import { registerWorker } from './commands/worker.js';
 
@@ -12,7 +15,7 @@ import { registerWorker } from './commands/worker.js';
  */
 
 /** Every command, in the order `netq --help` lists them. */
-const COMMANDS: RegisterCommand[] = [registerWorker, registerRebuild];
+const COMMANDS: RegisterCommand[] = [registerWorker, registerRebuild, registerReport, registerSet, registerNetworks];
 
 export function buildProgram(ctx: CommandContext): Command {
   const program = new Command('netq')

@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import type { Job } from 'bullmq';
 import { appNameProblem } from '../src/appName.js';
 import { redactUrl } from '../src/config.js';
+import { enqueueRebuild, enqueueRebuildall } from '../src/enqueue.js';
 import {
   BadInputError,
   JobFailedError,
@@ -9,7 +9,6 @@ import {
   RedisUnreachableError,
   WaitTimeoutError,
 } from '../src/errors.js';
-import { JOB, type RebuildJob, rebuildJobSchema, type SummaryJob, summaryJobSchema } from '../src/jobs.js';
 import { type NetqQueues, queueName } from '../src/queue.js';
 import { hostOfApp } from '../src/store/networkConfigStore.js';
 import type { RebuildallResult, RebuildResult } from '../src/types.js';
@@ -103,10 +102,9 @@ export async function rebuild(
   const problem = appNameProblem(input.app);
   if (problem) throw new BadInputError(`invalid app name ${JSON.stringify(input.app)}: ${problem}`);
   const host = await resolveHost(queues, input.app, input.host);
-  const data: RebuildJob = rebuildJobSchema.parse({ app: input.app, host });
   const name = queueName.rebuild(host);
   if (opts.wait) await queues.queueEvents(name);
-  const job = await queues.rebuildQueue(host).add(JOB.rebuild, data, queues.retryOptions());
+  const job = await enqueueRebuild(queues, input.app, host);
   const jobId = String(job.id);
   if (!opts.wait) return { jobId };
   const result = await waitFor<RebuildResult>(job, queues, name, opts.timeoutMs, `rebuild of ${input.app}`).catch(
@@ -145,23 +143,9 @@ export async function rebuildall(
 ): Promise<Enqueued<RebuildallResult>> {
   const hosts = (await queues.liveHosts()).sort();
   if (hosts.length === 0) throw new NoWorkerError('no netq worker is running: start one with `netq worker`');
-  const runId = `run-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
-  const data: SummaryJob = summaryJobSchema.parse({ runId, hosts });
   if (opts.wait) await queues.queueEvents(queueName.summary);
-  const retry = queues.retryOptions();
-  const node = await queues.flowProducer().add({
-    name: JOB.summary,
-    queueName: queueName.summary,
-    data,
-    opts: { ...retry, jobId: runId },
-    children: hosts.map((host) => ({
-      name: JOB.scan,
-      queueName: queueName.scan(host),
-      data: { host, runId, step: 'initial' },
-      opts: { ...retry, jobId: `${runId}.${host}`, ignoreDependencyOnFailure: true },
-    })),
-  });
-  const job = node.job;
+  const job = await enqueueRebuildall(queues, hosts);
+  const runId = String(job.id);
   if (!opts.wait) return { jobId: runId };
   let timer: NodeJS.Timeout | undefined;
   if (opts.onProgress) {
@@ -205,4 +189,11 @@ export async function runControl<T>(
     explainTimeout(queues, host, err),
   );
   return { jobId, result };
+}
+
+/** Waits for a job that someone else queued (a set's rebuild), by queue and id. */
+export async function waitForJob<T>(queues: NetqQueues, queue: string, jobId: string, timeoutMs: number): Promise<T> {
+  const job = await queues.queue(queue).getJob(jobId);
+  if (!job) throw new JobFailedError(`job ${jobId} of ${queue} is gone`);
+  return waitFor<T>(job, queues, queue, timeoutMs, `${job.name} ${jobId}`);
 }

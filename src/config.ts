@@ -50,6 +50,15 @@ export const envSchema = z.object({
   NETQ_CONCURRENCY: int(1, 256, 8).describe('per-app jobs one worker process runs at once'),
   NETQ_ATTEMPTS: int(1, 100, 5).describe('tries of a job before it counts as failed'),
   NETQ_BACKOFF_MS: int(1, 3_600_000, 1000).describe('first retry delay; doubles on each retry'),
+  NETQ_REPLACE: z
+    .enum(['auto', 'never'])
+    .default('auto')
+    .describe(
+      'auto: replace a container whose published ports or initial network drifted; never: report it as a failure',
+    ),
+  NETQ_WAIT_TO_RETIRE_MS: int(0, 600_000, 2000).describe(
+    "how long a replaced container keeps running after the config points at its successor (Dokku's wait-to-retire)",
+  ),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     .default('info')
@@ -69,6 +78,8 @@ export interface Config {
   concurrency: number;
   attempts: number;
   backoffMs: number;
+  replace: 'auto' | 'never';
+  waitToRetireMs: number;
   logLevel: Env['LOG_LEVEL'];
 }
 
@@ -95,6 +106,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     concurrency: e.NETQ_CONCURRENCY,
     attempts: e.NETQ_ATTEMPTS,
     backoffMs: e.NETQ_BACKOFF_MS,
+    replace: e.NETQ_REPLACE,
+    waitToRetireMs: e.NETQ_WAIT_TO_RETIRE_MS,
     logLevel: e.LOG_LEVEL,
   };
 }

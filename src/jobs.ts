@@ -82,3 +82,26 @@ export const networkListJobSchema = z.strictObject({
   managed: z.boolean().optional(),
 });
 export type NetworkListJob = z.infer<typeof networkListJobSchema>;
+
+/** `network:set`: scope is an app name or `--global`; no values clears the key. */
+export const setJobSchema = z.strictObject({
+  host: hostIdSchema,
+  scope: z.union([z.literal('--global'), appNameSchema]),
+  key: z.string().max(64),
+  values: z.array(z.string().max(1024)).max(64),
+  /** false: only store; true: queue a rebuild of the app (or of every app) so the change is applied */
+  apply: z.boolean(),
+});
+export type SetJob = z.infer<typeof setJobSchema>;
+
+export interface SetResult {
+  scope: string;
+  key: string;
+  /** the stored value; '' when cleared */
+  value: string;
+  /** what was queued to apply it */
+  applied: 'rebuild' | 'rebuildall' | 'none';
+  /** the queued job (for rebuildall: the run id) and its queue */
+  jobId?: string;
+  queue?: string;
+}

@@ -69,7 +69,8 @@ export async function createAppContainer(spec: ContainerSpec): Promise<Docker.Co
     Env: spec.env ?? [],
     Labels: labels,
     ExposedPorts: Object.fromEntries(exposed.map((p) => [`${p}/tcp`, {}])),
-    HostConfig: { NetworkMode: spec.networkMode ?? 'bridge' },
+    // an init process so that SIGTERM stops httpd at once (PID 1 ignores it otherwise)
+    HostConfig: { NetworkMode: spec.networkMode ?? 'bridge', Init: true },
   });
   if (spec.start !== false) await c.start();
   return c;
@@ -185,5 +186,42 @@ export async function until<T>(what: string, fn: () => Promise<T | undefined>, t
     if (v !== undefined) return v;
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Runs a one-shot busybox command on a network and returns its exit code and output. */
+export async function probe(network: string, cmd: string[]): Promise<{ code: number; output: string }> {
+  const c = await docker.createContainer({
+    Image: IMAGE,
+    Cmd: cmd,
+    Labels: { [RUN_LABEL]: runId },
+    HostConfig: { NetworkMode: network },
+  });
+  try {
+    await c.start();
+    const { StatusCode } = (await c.wait()) as { StatusCode: number };
+    const logs = (await c.logs({ stdout: true, stderr: true })) as unknown as Buffer;
+    // strip Docker's 8-byte stream frame headers
+    let output = '';
+    for (let i = 0; i + 8 <= logs.length; ) {
+      const len = logs.readUInt32BE(i + 4);
+      output += logs.subarray(i + 8, i + 8 + len).toString();
+      i += 8 + len;
+    }
+    return { code: StatusCode, output };
+  } finally {
+    await c.remove({ force: true }).catch(() => {});
+  }
+}
+
+/** Reads one app's stored network config the way network:report does. */
+export async function storedListeners(config: Config, app: string): Promise<string[]> {
+  const redis = new Redis(config.redisUrl);
+  try {
+    const raw = await redis.hget(`${config.prefix}:netconfig`, app);
+    if (!raw) return [];
+    return Object.values((JSON.parse(raw) as { listeners: Record<string, string[]> }).listeners).flat();
+  } finally {
+    redis.disconnect();
   }
 }

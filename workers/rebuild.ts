@@ -43,6 +43,8 @@ export function rebuildProcessor(ctx: WorkerContext) {
           prefix: ctx.queues.prefix,
           hostId: ctx.config.hostId,
           dokkuRoot: ctx.config.dokkuRoot,
+          replace: ctx.config.replace,
+          waitToRetireMs: ctx.config.waitToRetireMs,
         },
         data.app,
         known,

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import type { ComputedProperties } from '../properties/properties.js';
 import type { NetqKeys } from '../queue.js';
 import type { ContainerNetworkConfig, Failure } from '../types.js';
 
@@ -10,6 +11,8 @@ export interface StoredNetworkConfig {
   listeners: Record<string, string[]>;
   containers: ContainerNetworkConfig[];
   failures: Failure[];
+  /** the computed properties this rebuild applied (the report shows a drift against them) */
+  applied: ComputedProperties;
 }
 
 /** Writes an app's network config and its host in one transaction; returns the previous config. */

@@ -33,5 +33,17 @@ export async function writeProperty(
 ): Promise<void> {
   const k = propertiesKey(prefix, scope);
   if (value === '') await redis.hdel(k, key);
-  else await redis.hset(k, key, value);
+  else await redis.multi().hset(k, key, value).sadd(propertyScopesKey(prefix), scope).exec();
+}
+
+/** Set of the scopes (apps and `--global`) that ever had a property. */
+export const propertyScopesKey = (prefix: string) => `${prefix}:prop-scopes`;
+
+/** Apps known to netq: those with stored network config or with properties. */
+export async function knownApps(redis: Redis, prefix: string, netconfigKey: string): Promise<string[]> {
+  const [configured, scoped] = await Promise.all([
+    redis.hkeys(netconfigKey),
+    redis.smembers(propertyScopesKey(prefix)),
+  ]);
+  return [...new Set([...configured, ...scoped])].filter((a) => a !== GLOBAL_SCOPE).sort();
 }

@@ -17,6 +17,8 @@ describe('loadConfig', () => {
       concurrency: 8,
       attempts: 5,
       backoffMs: 1000,
+      replace: 'auto',
+      waitToRetireMs: 2000,
       logLevel: 'info',
     });
   });

@@ -1,4 +1,162 @@
+import type { Job } from 'bullmq';
+import type { z } from 'zod';
+import { BadInputError, dockerStatus } from '../../src/errors.js';
+import {
+  describeZodError,
+  JOB,
+  type NetworkJob,
+  type NetworkListJob,
+  networkJobSchema,
+  networkListJobSchema,
+} from '../../src/jobs.js';
+import type { NetworkFacts } from '../../src/types.js';
+import type { WorkerContext } from '../context.js';
 import type { ControlHandler } from '../control.js';
 
+/** The label Dokku puts on the networks it creates; `network:list --managed` shows only these. */
+export const LABEL_NETWORK_NAME = 'com.dokku.network-name';
+export const LABEL_NETWORK_CREATED_BY = 'com.dokku.network-created-by';
+
+/** Docker's own networks: they cannot be created or destroyed. */
+export const DOCKER_NETWORKS: readonly string[] = ['bridge', 'host', 'none'];
+
+/** What `network:destroy` returns. */
+export interface NetworkDestroyResult {
+  network: string;
+  id: string;
+  /** false when a retry found the network already gone (the first try, or someone else, removed it) */
+  removed: boolean;
+}
+
+/** What `network:exists` returns. */
+export type NetworkExistsResult = boolean;
+
+/** Parses a job's payload again on the worker side: anything that did not come from our producers gets the same checks. */
+function parse<S extends z.ZodType>(schema: S, ctx: WorkerContext, job: Job): z.infer<S> {
+  const parsed = schema.safeParse(job.data);
+  if (!parsed.success) throw new BadInputError(`bad ${job.name} job: ${describeZodError(parsed.error)}`);
+  const host = (parsed.data as { host: string }).host;
+  if (host !== ctx.config.hostId) {
+    throw new BadInputError(`${job.name} job for host ${host} reached a worker of host ${ctx.config.hostId}`);
+  }
+  return parsed.data;
+}
+
+/**
+ * The network of exactly this name. Docker resolves `network inspect X` by id, then name, then id
+ * prefix: a name that happens to be another network's id prefix must not count as existing.
+ */
+async function findNetwork(ctx: WorkerContext, name: string): Promise<NetworkFacts | undefined> {
+  const found = await ctx.docker.inspectNetwork(name);
+  return found?.name === name ? found : undefined;
+}
+
+function refuseDockerNetwork(name: string, action: string): void {
+  if (DOCKER_NETWORKS.includes(name))
+    throw new BadInputError(`cannot ${action} ${name}: it is one of Docker's own networks`);
+}
+
+/**
+ * A retry of a create whose first try may have made the network before losing the engine: a
+ * network that netq labelled, created no earlier than the job, is taken as this job's own.
+ */
+const CREATE_CLOCK_SLACK_MS = 60_000;
+function madeByEarlierTry(job: Job, facts: NetworkFacts): boolean {
+  if (job.attemptsMade === 0) return false;
+  if (facts.labels[LABEL_NETWORK_CREATED_BY] !== 'netq' || facts.labels[LABEL_NETWORK_NAME] !== facts.name)
+    return false;
+  const created = Date.parse(facts.created);
+  return Number.isFinite(created) && created >= job.timestamp - CREATE_CLOCK_SLACK_MS;
+}
+
+async function create(ctx: WorkerContext, job: Job): Promise<NetworkFacts> {
+  const data: NetworkJob = parse(networkJobSchema, ctx, job);
+  const name = data.network;
+  refuseDockerNetwork(name, 'create network');
+  const existing = await findNetwork(ctx, name);
+  if (existing) {
+    if (madeByEarlierTry(job, existing)) return existing;
+    throw new BadInputError(`network ${name} already exists`);
+  }
+  const labels: Record<string, string> = { [LABEL_NETWORK_NAME]: name, [LABEL_NETWORK_CREATED_BY]: 'netq' };
+  // a worker scoped to a label (an engine shared with others, or a test run) marks what it makes
+  const scope = ctx.config.scopeLabel;
+  if (scope !== undefined) {
+    const at = scope.indexOf('=');
+    labels[scope.slice(0, at)] = scope.slice(at + 1);
+  }
+  try {
+    const made = await ctx.docker.createNetwork(name, labels);
+    ctx.logger.info({ network: name, id: made.id, jobId: job.id }, 'network created');
+    return made;
+  } catch (err) {
+    // another create of the same name got there between our check and our call
+    if (dockerStatus(err) === 409) throw new BadInputError(`network ${name} already exists`, { cause: err });
+    if (dockerStatus(err) === 400) {
+      throw new BadInputError(`Docker refused network ${name}: ${(err as Error).message}`, { cause: err });
+    }
+    throw err;
+  }
+}
+
+async function destroy(ctx: WorkerContext, job: Job): Promise<NetworkDestroyResult> {
+  const data: NetworkJob = parse(networkJobSchema, ctx, job);
+  const name = data.network;
+  refuseDockerNetwork(name, 'destroy network');
+  const facts = await findNetwork(ctx, name);
+  if (!facts) {
+    // a retry: the network was there when the first try looked, so it is gone as asked
+    if (job.attemptsMade > 0) return { network: name, id: '', removed: false };
+    throw new BadInputError(`network ${name} does not exist`);
+  }
+  const inUse = (containers: NetworkFacts['containers']) =>
+    new BadInputError(
+      `network ${name} is in use by ${containers.length} container(s): ${containers.map((c) => c.name).join(', ')}; detach them first`,
+    );
+  if (facts.containers.length > 0) throw inUse(facts.containers);
+  try {
+    await ctx.docker.removeNetwork(facts.id);
+  } catch (err) {
+    const status = dockerStatus(err);
+    if (status === 404) {
+      if (job.attemptsMade > 0) return { network: name, id: facts.id, removed: false };
+      throw new BadInputError(`network ${name} does not exist`, { cause: err });
+    }
+    // "has active endpoints": a container was attached between our look and the removal
+    if (status === 403 || status === 409) {
+      const now = await findNetwork(ctx, name);
+      if (now && now.containers.length > 0) throw inUse(now.containers);
+      throw new BadInputError(`Docker refused to remove network ${name}: ${(err as Error).message}`, { cause: err });
+    }
+    throw err;
+  }
+  ctx.logger.info({ network: name, id: facts.id, jobId: job.id }, 'network destroyed');
+  return { network: name, id: facts.id, removed: true };
+}
+
+async function exists(ctx: WorkerContext, job: Job): Promise<NetworkExistsResult> {
+  const data: NetworkJob = parse(networkJobSchema, ctx, job);
+  return (await findNetwork(ctx, data.network)) !== undefined;
+}
+
+async function info(ctx: WorkerContext, job: Job): Promise<NetworkFacts> {
+  const data: NetworkJob = parse(networkJobSchema, ctx, job);
+  const facts = await findNetwork(ctx, data.network);
+  if (!facts) throw new BadInputError(`network ${data.network} does not exist`);
+  return facts;
+}
+
+async function list(ctx: WorkerContext, job: Job): Promise<NetworkFacts[]> {
+  const data: NetworkListJob = parse(networkListJobSchema, ctx, job);
+  const all = await ctx.docker.listNetworks();
+  return data.managed ? all.filter((n) => Object.hasOwn(n.labels, LABEL_NETWORK_NAME)) : all;
+}
+
 /** network:create|destroy|exists|info|list handlers, by job name. */
-export const networkHandlers: Record<string, ControlHandler> = {};
+export const networkHandlers: Record<string, ControlHandler> = {
+  [JOB.networkCreate]: create,
+  [JOB.networkDestroy]: destroy,
+  [JOB.networkExists]: exists,
+  [JOB.networkInfo]: info,
+  [JOB.networkList]: list,
+};

@@ -1,4 +1,58 @@
+import type { Job } from 'bullmq';
+import { enqueueRebuild, enqueueRebuildall } from '../../src/enqueue.js';
+import { BadInputError } from '../../src/errors.js';
+import { describeZodError, JOB, type SetResult, setJobSchema } from '../../src/jobs.js';
+import { GLOBAL_SCOPE, splitList } from '../../src/properties/properties.js';
+import { validateProperty } from '../../src/properties/validateProperty.js';
+import { queueName } from '../../src/queue.js';
+import { readProperties, writeProperty } from '../../src/store/propertyStore.js';
+import type { WorkerContext } from '../context.js';
 import type { ControlHandler } from '../control.js';
 
+const OTHER_PHASE = { 'attach-post-create': 'attach-post-deploy', 'attach-post-deploy': 'attach-post-create' } as const;
+
+/**
+ * network:set, as the authority: the same checks as the producer, plus those that need state
+ * (a network in both attach phases, a network missing on this host), then store and maybe apply.
+ */
+async function setProperty(ctx: WorkerContext, job: Job): Promise<SetResult> {
+  const parsed = setJobSchema.safeParse(job.data);
+  if (!parsed.success) throw new BadInputError(`bad set job: ${describeZodError(parsed.error)}`);
+  const { scope, key: rawKey, values, apply, host } = parsed.data;
+  const isGlobal = scope === GLOBAL_SCOPE;
+  const { key, value } = validateProperty(isGlobal ? 'global' : 'app', rawKey, values);
+
+  if (value !== '' && (key === 'attach-post-create' || key === 'attach-post-deploy')) {
+    const stored = await readProperties(ctx.redis, ctx.queues.prefix, scope);
+    const other = splitList((isGlobal ? stored.global : stored.app)[OTHER_PHASE[key]] ?? '');
+    const both = splitList(value).filter((n) => other.includes(n));
+    if (both.length) {
+      throw new BadInputError(
+        `${both.join(', ')} is already an ${OTHER_PHASE[key]} network of ${isGlobal ? 'the global scope' : scope}`,
+      );
+    }
+  }
+  if (value !== '' && (key === 'attach-post-create' || key === 'attach-post-deploy' || key === 'initial-network')) {
+    for (const net of splitList(value)) {
+      if (key === 'initial-network' && (net === 'bridge' || net === 'host')) continue;
+      if (!(await ctx.docker.inspectNetwork(net))) {
+        throw new BadInputError(
+          `network ${net} does not exist on host ${host} (create it with netq network:create ${net})`,
+        );
+      }
+    }
+  }
+
+  await writeProperty(ctx.redis, ctx.queues.prefix, scope, key, value);
+  ctx.logger.info({ queue: job.queueName, jobId: job.id, scope, key, value, apply }, 'property set');
+  if (!apply) return { scope, key, value, applied: 'none' };
+  if (isGlobal) {
+    const run = await enqueueRebuildall(ctx.queues, (await ctx.queues.liveHosts()).sort());
+    return { scope, key, value, applied: 'rebuildall', jobId: String(run.id), queue: queueName.summary };
+  }
+  const rebuild = await enqueueRebuild(ctx.queues, scope, host);
+  return { scope, key, value, applied: 'rebuild', jobId: String(rebuild.id), queue: queueName.rebuild(host) };
+}
+
 /** network:set handler, by job name. */
-export const setHandlers: Record<string, ControlHandler> = {};
+export const setHandlers: Record<string, ControlHandler> = { [JOB.set]: setProperty };

@@ -1,0 +1,273 @@
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { propertiesKey } from '../../src/store/propertyStore.js';
+import {
+  appName,
+  cleanupDocker,
+  cleanupPrefix,
+  closePools,
+  configOf,
+  createAppContainer,
+  createTestNetwork,
+  docker,
+  openPools,
+  probe,
+  producer,
+  runCli,
+  runId,
+  startPool,
+  storedListeners,
+  testEnv,
+} from '../helpers.js';
+
+const envs: Record<string, string>[] = [];
+function env(extra: Record<string, string> = {}) {
+  const e = testEnv({ NETQ_WAIT_TO_RETIRE_MS: '500', ...extra });
+  envs.push(e);
+  return e;
+}
+
+afterEach(async () => {
+  await closePools();
+  expect(openPools()).toBe(0);
+  await cleanupDocker();
+  for (const e of envs.splice(0)) await cleanupPrefix(configOf(e));
+});
+afterAll(cleanupDocker);
+
+async function rawProps(e: Record<string, string>, scope: string): Promise<Record<string, string>> {
+  const config = configOf(e);
+  const redis = new Redis(config.redisUrl);
+  try {
+    return await redis.hgetall(propertiesKey(config.prefix, scope));
+  } finally {
+    redis.disconnect();
+  }
+}
+
+async function containersOf(app: string) {
+  const list = await docker.listContainers({ all: true, filters: { label: [`com.dokku.app-name=${app}`] } });
+  return Promise.all(list.map((c) => docker.getContainer(c.Id).inspect()));
+}
+
+describe('network:set and the bindings', () => {
+  it('bind-all-interfaces true publishes every web port without a failed request, false unpublishes', async () => {
+    const e = env();
+    const config = configOf(e);
+    await startPool(config);
+    const app = appName('bind');
+    await createAppContainer({ app, proc: 'web', index: 1 });
+    await createAppContainer({ app, proc: 'web', index: 2 });
+    expect((await runCli(['network:rebuild', app], e)).code).toBe(0);
+
+    // poll what the proxy reads (the stored listeners) all through the replacement
+    let polling = true;
+    let requests = 0;
+    const failures: string[] = [];
+    const poller = (async () => {
+      while (polling) {
+        for (const l of await storedListeners(config, app)) {
+          requests += 1;
+          const res = await fetch(`http://${l}/`, { signal: AbortSignal.timeout(2000) }).catch((err: Error) => err);
+          if (res instanceof Error) failures.push(`${l}: ${res.message}`);
+        }
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+    const set = await runCli(['network:set', app, 'bind-all-interfaces', 'true', '--format', 'json'], e);
+    polling = false;
+    await poller;
+    expect(set.stderr).toBe('');
+    expect(set.code).toBe(0);
+    const out = JSON.parse(set.stdout);
+    expect(out).toMatchObject({ scope: app, key: 'bind-all-interfaces', value: 'true', applied: 'rebuild' });
+    expect(out.result).toMatchObject({ containers: 2, configured: 2, failed: 0 });
+    expect(requests).toBeGreaterThan(10);
+    expect(failures).toEqual([]);
+
+    const after = await containersOf(app);
+    expect(after.map((c) => c.Name).sort()).toEqual([`/${app}.web.1`, `/${app}.web.2`]);
+    for (const c of after) {
+      const binding = c.NetworkSettings.Ports['5000/tcp']?.find((b) => b.HostIp === '0.0.0.0');
+      expect(binding?.HostPort).toMatch(/^\d+$/);
+      const res = await fetch(`http://127.0.0.1:${binding?.HostPort}/`);
+      expect(res.status).toBe(404); // busybox httpd with no index: it answers
+    }
+
+    const back = await runCli(['network:set', app, 'bind-all-interfaces', 'false'], e);
+    expect(back.code).toBe(0);
+    for (const c of await containersOf(app)) {
+      expect(Object.values(c.NetworkSettings.Ports ?? {}).filter((b) => b && b.length > 0)).toEqual([]);
+    }
+  });
+
+  it('attaches every attach network with both aliases, detaches a removed one, and follows a tld change', async () => {
+    const e = env();
+    await startPool(configOf(e));
+    const nets = [1, 2, 3].map((i) => `netq-t${runId}-att${i}`);
+    for (const n of nets) await createTestNetwork(n);
+    const app = appName('attach');
+    const web = await createAppContainer({ app, proc: 'web', index: 1 });
+    const hostname = (await web.inspect()).Config.Hostname;
+
+    const [n1, n2, n3] = nets as [string, string, string];
+    expect((await runCli(['network:set', app, 'attach-post-create', n1, n2], e)).code).toBe(0);
+    expect((await runCli(['network:set', app, 'attach-post-deploy', n3], e)).code).toBe(0);
+    let info = await web.inspect();
+    for (const n of nets) {
+      expect(info.NetworkSettings.Networks[n]?.Aliases).toEqual(
+        expect.arrayContaining([`${app}.web`, `${hostname}.${app}.web`]),
+      );
+    }
+    const ipOn3 = info.NetworkSettings.Networks[n3]?.IPAddress ?? '';
+    const lookup = await probe(n3, ['nslookup', `${hostname}.${app}.web`]);
+    expect(lookup.output).toContain(ipOn3);
+    const get = await probe(n1, ['wget', '-q', '-O-', `http://${app}.web:5000/`]);
+    expect(get.output).toMatch(/404/); // reached httpd by its alias
+
+    expect((await runCli(['network:set', app, 'attach-post-create', n1], e)).code).toBe(0);
+    info = await web.inspect();
+    expect(Object.keys(info.NetworkSettings.Networks).sort()).toEqual(['bridge', n1, n3].sort());
+
+    expect((await runCli(['network:set', app, 'tld', 'svc.test'], e)).code).toBe(0);
+    info = await web.inspect();
+    for (const n of [n1, n3]) {
+      expect(info.NetworkSettings.Networks[n]?.Aliases).toEqual(
+        expect.arrayContaining([`${app}.web.svc.test`, `${hostname}.${app}.web.svc.test`]),
+      );
+    }
+    expect((await probe(n1, ['nslookup', `${app}.web.svc.test`])).output).toContain(
+      info.NetworkSettings.Networks[n1]?.IPAddress,
+    );
+  });
+
+  it('moves a container to a new initial network and reports its IP there', async () => {
+    const e = env();
+    const config = configOf(e);
+    await startPool(config);
+    const net = `netq-t${runId}-initial`;
+    await createTestNetwork(net);
+    const app = appName('move');
+    await createAppContainer({ app, proc: 'web', index: 1 });
+    const set = await runCli(['network:set', app, 'initial-network', net, '--format', 'json'], e);
+    expect(set.code).toBe(0);
+    const [c] = await containersOf(app);
+    expect(c?.Name).toBe(`/${app}.web.1`);
+    expect(c?.HostConfig.NetworkMode).toBe(net);
+    const ip = c?.NetworkSettings.Networks[net]?.IPAddress;
+    expect(JSON.parse(set.stdout).result.listeners).toEqual({ web: [`${ip}:5000`] });
+    expect(await storedListeners(config, app)).toEqual([`${ip}:5000`]);
+  });
+
+  it('reports raw, global and computed values, and the drift before a change is applied', async () => {
+    const e = env();
+    await startPool(configOf(e));
+    const app = appName('report');
+    await createAppContainer({ app, proc: 'web', index: 1 });
+    expect((await runCli(['network:set', '--global', 'tld', 'global.test'], e)).code).toBe(0);
+    expect((await runCli(['network:rebuild', app], e)).code).toBe(0);
+
+    let rep = JSON.parse((await runCli(['network:report', app, '--format', 'json'], e)).stdout);
+    expect(rep['network-tld']).toBe('');
+    expect(rep['network-global-tld']).toBe('global.test');
+    expect(rep['network-computed-tld']).toBe('global.test');
+    expect(rep['computed-tld']).toBe('global.test');
+    expect(rep['network-computed-bind-all-interfaces']).toBe('false');
+    expect(rep['network-web-listeners']).toMatch(/^\d+\.\d+\.\d+\.\d+:5000$/);
+    expect(rep['network-drift']).toBe('');
+
+    const stored = await runCli(['network:set', app, 'bind-all-interfaces', 'true', '--no-apply'], e);
+    expect(stored.code).toBe(0);
+    expect(stored.stdout).toContain('not applied (--no-apply)');
+    rep = JSON.parse((await runCli(['network:report', app, '--format', 'json'], e)).stdout);
+    expect(rep['network-bind-all-interfaces']).toBe('true');
+    expect(rep['bind-all-interfaces']).toBe('true');
+    expect(rep['network-computed-bind-all-interfaces']).toBe('true');
+    expect(rep['network-drift']).toContain('bind-all-interfaces is "true" but "false" is applied');
+
+    const flag = await runCli(['network:report', app, '--network-computed-tld'], e);
+    expect(flag.stdout).toBe('global.test\n');
+    const text = await runCli(['network:report', app], e);
+    expect(text.stdout).toMatch(new RegExp(`^=====> ${app} network information\\n`));
+    expect(text.stdout).toMatch(/\n {7}Network computed tld: +global\.test\n/);
+    const global = JSON.parse((await runCli(['network:report', '--global', '--format', 'json'], e)).stdout);
+    expect(global).toMatchObject({ 'network-global-tld': 'global.test', 'global-tld': 'global.test' });
+
+    expect((await runCli(['network:rebuild', app], e)).code).toBe(0);
+    rep = JSON.parse((await runCli(['network:report', app, '--format', 'json'], e)).stdout);
+    expect(rep['network-drift']).toBe('');
+  });
+
+  it('refuses every bad set with exit 1 and one line, and stores nothing', async () => {
+    const e = env();
+    await startPool(configOf(e));
+    const app = appName('refuse');
+    await createAppContainer({ app, proc: 'web', index: 1 });
+    const net = `netq-t${runId}-ok`;
+    await createTestNetwork(net);
+    expect((await runCli(['network:set', app, 'attach-post-create', net], e)).code).toBe(0);
+    const before = await rawProps(e, app);
+    const cases: [string[], RegExp][] = [
+      [[app, 'colour', 'red'], /unknown property "colour"/],
+      [[app, 'bind-all-interfaces', 'maybe'], /bind-all-interfaces must be true or false/],
+      [[app, 'bind-all-interfaces', 'true', 'false'], /takes one value/],
+      [[app, 'tld', 'Bad_TLD!'], /tld must be a DNS suffix/],
+      [[app, 'tld', `${'a'.repeat(64)}.com`], /tld must be a DNS suffix/],
+      [[app, 'initial-network', '../etc'], /network name/],
+      [[app, 'static-web-listener', 'nope:port'], /static-web-listener must be host:port or an IP/],
+      [[app, 'static-web-listener', '10.0.0.1:99999'], /static-web-listener must be/],
+      [['--global', 'static-web-listener', '10.0.0.1:80'], /cannot be set globally/],
+      [[app, 'attach-post-deploy', 'host'], /host cannot be an attach network/],
+      [[app, 'attach-post-deploy', 'bridge'], /bridge cannot be an attach network/],
+      [[app, 'attach-post-deploy', net], /already an attach-post-create network/],
+      [[app, 'attach-post-deploy', `netq-t${runId}-missing`], /does not exist on host local/],
+      [[app, 'initial-network', `netq-t${runId}-missing`], /does not exist on host local/],
+      [['Bad_App', 'tld', 'x.test'], /invalid app name/],
+      [[app], /missing the property key/],
+    ];
+    for (const [args, message] of cases) {
+      const res = await runCli(['network:set', ...args], e);
+      expect(res.code, args.join(' ')).toBe(1);
+      expect(res.stderr, args.join(' ')).toMatch(message);
+      expect(res.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
+    }
+    expect(await rawProps(e, app)).toEqual(before);
+    expect(await rawProps(e, '--global')).toEqual({});
+  });
+
+  it('fails a malformed set job at once, without retry, and changes nothing', async () => {
+    const e = env();
+    const config = configOf(e);
+    await startPool(config);
+    const q = producer(config);
+    try {
+      const queue = q.controlQueue('local');
+      const bad = [
+        { host: 'local', scope: 'app', key: 'tld', values: 'x.test', apply: false },
+        { host: 'local', scope: '../etc', key: 'tld', values: ['x.test'], apply: false },
+        { host: 'local', scope: 'app', key: 'tld', values: ['x.test'], apply: false, extra: true },
+        { host: 'local', scope: 'app', key: 'colour', values: ['red'], apply: false },
+        { host: 'local', scope: 'app', key: 'tld', values: ['NOT A TLD'], apply: false },
+      ];
+      const jobs = await Promise.all(bad.map((d) => queue.add('set', d, { attempts: 3 })));
+      const good = await queue.add('set', {
+        host: 'local',
+        scope: 'app',
+        key: 'tld',
+        values: ['ok.test'],
+        apply: false,
+      });
+      const events = await q.queueEvents('control.local');
+      expect(await good.waitUntilFinished(events, 10_000)).toMatchObject({ value: 'ok.test' });
+      for (const j of jobs) {
+        const done = await queue.getJob(String(j.id));
+        expect(await done?.getState()).toBe('failed');
+        expect(done?.attemptsMade).toBe(1);
+        expect(done?.failedReason).toMatch(/bad set job|unknown property|tld must be/);
+      }
+      expect(await rawProps(e, 'app')).toEqual({ tld: 'ok.test' });
+    } finally {
+      await q.close();
+    }
+  });
+});
