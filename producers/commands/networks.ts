@@ -39,8 +39,9 @@ function checkNetworkName(network: string): void {
 function checkHost(host: string | undefined): void {
   if (host === undefined) return;
   const parsed = hostIdSchema.safeParse(host);
-  if (!parsed.success)
+  if (!parsed.success) {
     throw new BadInputError(`invalid --host ${JSON.stringify(host)}: ${describeZodError(parsed.error)}`);
+  }
 }
 
 function refuseDockerNetwork(network: string, action: string): void {
@@ -133,8 +134,9 @@ export const registerNetworks: RegisterCommand = (program, ctx) => {
             flags.timeout,
           );
           if (!found) throw new BadInputError(`network ${network} does not exist`);
-          if (!(await confirmDestroy(network)))
+          if (!(await confirmDestroy(network))) {
             throw new BadInputError(`confirmation did not match ${network}: aborted`);
+          }
         }
         return control<NetworkDestroyResult>(q, data.host, JOB.networkDestroy, data, flags.timeout);
       });

@@ -38,7 +38,8 @@ export function validateProperty(
   }
   for (const v of values) {
     if (v.length > 1024) throw new BadInputError(`${key}: value is longer than 1024 characters`);
-    if (/[\x00-\x1f\x7f]/.test(v)) throw new BadInputError(`${key}: value contains control characters`);
+    if ([...v].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f))
+      throw new BadInputError(`${key}: value contains control characters`);
   }
   if (key === 'static-web-listener' && scope === 'global') {
     throw new BadInputError('static-web-listener cannot be set globally, only per app');

@@ -52,8 +52,9 @@ async function findNetwork(ctx: WorkerContext, name: string): Promise<NetworkFac
 }
 
 function refuseDockerNetwork(name: string, action: string): void {
-  if (DOCKER_NETWORKS.includes(name))
+  if (DOCKER_NETWORKS.includes(name)) {
     throw new BadInputError(`cannot ${action} ${name}: it is one of Docker's own networks`);
+  }
 }
 
 /**
