@@ -24,6 +24,12 @@ export function netqKeys(prefix: string) {
     hosts: `${prefix}:hosts`,
     /** zset workerId -> last heartbeat (ms), per host */
     workers: (host: string) => `${prefix}:workers:${host}`,
+    /** hash workerId -> JSON WorkerHealth, refreshed with every heartbeat */
+    workerHealth: `${prefix}:worker-health`,
+    /** the id of an app's rebuild job that has not started yet (requests merge into it) */
+    pending: (app: string) => `${prefix}:pending:${app}`,
+    /** counter that numbers an app's merged rebuild jobs */
+    generation: (app: string) => `${prefix}:generation:${app}`,
     /** per-app exclusion lock */
     appLock: (app: string) => `${prefix}:lock:${app}`,
     /** hash network -> JSON list of apps that netq attached to it (to detach what is no longer asked for) */

@@ -91,3 +91,23 @@ export interface NetworkFacts {
   containers: { id: string; name: string; ipv4: string }[];
   created: string;
 }
+
+/** The state of a worker's Docker event watcher. */
+export interface WatcherHealth {
+  state: 'connecting' | 'connected' | 'disconnected' | 'stopped';
+  /** ms since the epoch of the last event seen, or null */
+  lastEventAt: number | null;
+  /** how many times the event stream was re-established */
+  reconnects: number;
+  lastError: string | null;
+}
+
+/** What each worker writes to the `worker-health` hash with every heartbeat (every 5 s). */
+export interface WorkerHealth {
+  workerId: string;
+  host: string;
+  pid: number;
+  /** ms since the epoch of this heartbeat */
+  at: number;
+  watcher: WatcherHealth;
+}
