@@ -6,13 +6,59 @@ import type { RebuildallResult, RebuildResult } from './types.js';
 
 /** Adding jobs, shared by the producers and by jobs that queue more work (a set that applies itself). */
 
+/** Returns the id of the app's rebuild that has not started yet, or numbers a new one. */
+const PENDING_OR_NEW = `
+local id = redis.call('get', KEYS[1])
+if id then return {id, 0} end
+local n = redis.call('incr', KEYS[2])
+id = ARGV[1] .. n
+redis.call('set', KEYS[1], id, 'PX', ARGV[2])
+return {id, 1}`;
+const FORGET_PENDING = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
+const PENDING_TTL_MS = 3_600_000;
+
+/** The key that holds an app's not-yet-started rebuild on a host. */
+export const pendingKey = (queues: NetqQueues, host: string, app: string) => queues.keys.pending(`${host}.${app}`);
+
+/** Called by the per-app job when it starts work: later requests must make a new job. */
+export async function forgetPending(queues: NetqQueues, host: string, app: string, jobId: string): Promise<void> {
+  await queues.redis.eval(FORGET_PENDING, 1, pendingKey(queues, host, app), jobId);
+}
+
+/**
+ * Asks for a rebuild of an app. Requests merge: while one rebuild of the app is waiting (not yet
+ * started), every request gets that same job, so all its requesters get its result. Once it starts, the
+ * next request makes a new job, which runs after it (the app lock) and sees the newer state.
+ * `delayMs` debounces: the job waits that long, and requests in the window merge into it.
+ */
 export async function enqueueRebuild(
   queues: NetqQueues,
   app: string,
   host: string,
+  opts: { delayMs?: number } = {},
 ): Promise<Job<RebuildJob, RebuildResult>> {
   const data: RebuildJob = rebuildJobSchema.parse({ app, host });
-  return queues.rebuildQueue(host).add(JOB.rebuild, data, queues.retryOptions());
+  const key = pendingKey(queues, host, app);
+  for (let tries = 0; ; tries++) {
+    const [jobId, isNew] = (await queues.redis.eval(
+      PENDING_OR_NEW,
+      2,
+      key,
+      queues.keys.generation(`${host}.${app}`),
+      `rb.${host}.${app}.`,
+      String(PENDING_TTL_MS),
+    )) as [string, number];
+    const job = await queues.rebuildQueue(host).add(JOB.rebuild, data, {
+      ...queues.retryOptions(),
+      jobId,
+      ...(opts.delayMs ? { delay: opts.delayMs } : {}),
+    });
+    if (isNew === 1 || tries > 0) return job;
+    // A merge into a job that already finished (or vanished) would hand back an old result: start afresh.
+    const state = await job.getState();
+    if (state !== 'completed' && state !== 'failed' && state !== 'unknown') return job;
+    await queues.redis.eval(FORGET_PENDING, 1, key, jobId);
+  }
 }
 
 /** Adds the rebuildall tree: a summary over one scan per host. Returns the summary job; its id is the run id. */

@@ -1,4 +1,5 @@
 import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
+import { forgetPending } from '../src/enqueue.js';
 import { describeZodError, type RebuildJob, rebuildJobSchema } from '../src/jobs.js';
 import { rebuildApp } from '../src/rebuildApp.js';
 import { AppLock } from '../src/store/appLock.js';
@@ -23,6 +24,8 @@ export function rebuildProcessor(ctx: WorkerContext) {
       await job.moveToDelayed(Date.now() + LOCKED_RETRY_MS + Math.floor(Math.random() * LOCKED_RETRY_MS), token);
       throw new DelayedError();
     }
+    // from here on this job reads Docker: a new request must make a new job
+    await forgetPending(ctx.queues, data.host, data.app, String(job.id));
     const log = ctx.logger.child({
       queue: job.queueName,
       jobId: job.id,
