@@ -1,3 +1,4 @@
+import { isIPv6 } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
@@ -14,6 +15,16 @@ const int = (min: number, max: number, dflt: number) =>
     .transform(Number)
     .pipe(z.number().int().min(min).max(max))
     .prefault(String(dflt));
+
+/** `host:port` or `[ipv6]:port` → host (without brackets) and port; undefined when malformed. */
+function parseListen(value: string): { host: string; port: number } | undefined {
+  const m = value.match(/^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/);
+  const host = m?.[1] ?? m?.[2];
+  const port = Number(m?.[3]);
+  if (host === undefined || !(port >= 0 && port <= 65535)) return undefined;
+  if (m?.[1] !== undefined && !isIPv6(host)) return undefined;
+  return { host, port };
+}
 
 /**
  * Every environment variable netq reads, with its default. This is the only place that knows
@@ -59,6 +70,36 @@ export const envSchema = z.object({
   NETQ_WAIT_TO_RETIRE_MS: int(0, 600_000, 2000).describe(
     "how long a replaced container keeps running after the config points at its successor (Dokku's wait-to-retire)",
   ),
+  NETQ_DEBOUNCE_MS: int(0, 60_000, 250).describe(
+    'Docker events of one app within this window give one rebuild, which starts when the window closes',
+  ),
+  NETQ_ON_CHANGE: z
+    .string()
+    .refine(
+      (v) => parseCommand(v) !== undefined,
+      'expected a command: a JSON array of strings, or words separated by spaces (no shell)',
+    )
+    .optional()
+    .describe(
+      "command run (no shell) after an app's listeners changed; it gets NETQ_APP, NETQ_HOST_ID and NETQ_LISTENERS (JSON) in its environment",
+    ),
+  NETQ_SHUTDOWN_GRACE_MS: int(0, 3_600_000, 30_000).describe(
+    'on SIGTERM, how long active jobs may run on; after that they are handed back to the queue',
+  ),
+  NETQ_API_TOKEN: z
+    .string()
+    .min(16, 'expected at least 16 characters')
+    .regex(/^[\x21-\x7e]+$/, 'expected printable ASCII characters without spaces')
+    .optional()
+    .describe(
+      'bearer token that `netq serve` requires on /v1, /ui and /metrics; unset: serve listens on a loopback address only, without auth',
+    ),
+  NETQ_API_LISTEN: z
+    .string()
+    .regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:8080 or [::1]:8080')
+    .refine((s) => parseListen(s) !== undefined, 'expected host:port with a port of 0-65535 and a valid IPv6 in []')
+    .default('127.0.0.1:8080')
+    .describe('host:port where `netq serve` listens'),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     .default('info')
@@ -80,6 +121,10 @@ export interface Config {
   backoffMs: number;
   replace: 'auto' | 'never';
   waitToRetireMs: number;
+  debounceMs: number;
+  /** the change hook as argv, or undefined */
+  onChange: string[] | undefined;
+  shutdownGraceMs: number;
   logLevel: Env['LOG_LEVEL'];
 }
 
@@ -108,8 +153,27 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     backoffMs: e.NETQ_BACKOFF_MS,
     replace: e.NETQ_REPLACE,
     waitToRetireMs: e.NETQ_WAIT_TO_RETIRE_MS,
+    debounceMs: e.NETQ_DEBOUNCE_MS,
+    onChange: e.NETQ_ON_CHANGE === undefined ? undefined : parseCommand(e.NETQ_ON_CHANGE),
+    shutdownGraceMs: e.NETQ_SHUTDOWN_GRACE_MS,
     logLevel: e.LOG_LEVEL,
   };
+}
+
+/** A command as argv: a JSON array of strings, or words split on spaces. Undefined when unusable. */
+export function parseCommand(value: string): string[] | undefined {
+  const v = value.trim();
+  let argv: unknown;
+  if (v.startsWith('[')) {
+    try {
+      argv = JSON.parse(v);
+    } catch {
+      return undefined;
+    }
+  } else argv = v.split(/\s+/);
+  if (!Array.isArray(argv) || argv.length === 0) return undefined;
+  if (!argv.every((a): a is string => typeof a === 'string' && a !== '' && !a.includes('\0'))) return undefined;
+  return argv;
 }
 
 /** Redacts the password of a Redis URL for messages and logs. */

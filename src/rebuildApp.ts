@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { listenersChanged } from './changeHook.js';
 import type { DockerEngine, Replacement } from './docker/engine.js';
 import { coerceError } from './errors.js';
 import { attachAliases, attachNetworks, bindingDrift, describeDrift } from './netconfig/bindings.js';
@@ -27,6 +28,8 @@ export interface RebuildDeps {
   replace: 'auto' | 'never';
   /** how long replaced containers keep serving after the config points at their successors */
   waitToRetireMs: number;
+  /** called after the config was written when the app's listeners changed (before old containers retire) */
+  onChange?: (app: string, listeners: Record<string, string[]>) => Promise<void>;
 }
 
 /** Runs fn over items with at most `limit` at once, keeping order. */
@@ -164,7 +167,7 @@ export async function rebuildApp(deps: RebuildDeps, app: string, knownIds?: stri
     const listeners = listenersOf(configs);
 
     if (deps.dokkuRoot !== undefined) await writeDokkuFiles(deps.dokkuRoot, app, configs, alive);
-    await writeNetworkConfig(deps.redis, deps.keys, {
+    const previous = await writeNetworkConfig(deps.redis, deps.keys, {
       app,
       host: deps.hostId,
       updatedAt: new Date().toISOString(),
@@ -174,6 +177,7 @@ export async function rebuildApp(deps: RebuildDeps, app: string, knownIds?: stri
       applied: props,
     });
     written = true;
+    if (deps.onChange && listenersChanged(previous?.listeners, listeners)) await deps.onChange(app, listeners);
     await deps.redis.set(deps.keys.attached(app), JSON.stringify(attachNetworks(props)));
     return {
       app,

@@ -126,7 +126,8 @@ export async function countKeys(config: Config): Promise<number> {
 /** Pools started by a test; `closeAll` in afterEach closes them, and `openPools` checks none leaked. */
 const pools = new Set<WorkerPool>();
 export async function startPool(config: Config, opts: Partial<PoolOptions> = {}): Promise<WorkerPool> {
-  const pool = await startWorkerPool({ config, logger: silentLogger(), ...opts });
+  // tests that are not about Docker events leave the watcher off, so no host rebuild runs beside them
+  const pool = await startWorkerPool({ config, logger: silentLogger(), watchEvents: false, ...opts });
   pools.add(pool);
   return pool;
 }

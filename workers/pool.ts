@@ -3,10 +3,13 @@ import os from 'node:os';
 import { type Job, Worker } from 'bullmq';
 import type { Config } from '../src/config.js';
 import { type DockerEngine, DockerodeEngine } from '../src/docker/engine.js';
+import { enqueueRebuild, enqueueRebuildall } from '../src/enqueue.js';
 import type { Logger } from '../src/logger.js';
 import { createRedis, NetqQueues, queueName } from '../src/queue.js';
+import type { WorkerHealth } from '../src/types.js';
 import type { WorkerContext } from './context.js';
 import { controlProcessor } from './control.js';
+import { DockerEventWatcher } from './eventWatcher.js';
 import { rebuildProcessor } from './rebuild.js';
 import { scanProcessor } from './scan.js';
 import { summaryProcessor } from './summary.js';
@@ -23,11 +26,15 @@ export interface PoolOptions {
   /** which queues this pool serves; default all */
   roles?: WorkerRole[];
   onAppWork?: WorkerContext['onAppWork'];
+  /** watch the engine's events and queue rebuilds (default true) */
+  watchEvents?: boolean;
 }
 
 export interface WorkerPool {
   workerId: string;
   workers: Worker[];
+  watcher: DockerEventWatcher | undefined;
+  health(): WorkerHealth;
   /** Stops taking jobs, lets active ones finish, unregisters and disconnects. Idempotent. */
   close(): Promise<void>;
 }
@@ -85,17 +92,41 @@ export async function startWorkerPool(opts: PoolOptions): Promise<WorkerPool> {
   }
   await Promise.all(workers.map((w) => w.waitUntilReady()));
 
+  const watcher =
+    opts.watchEvents === false
+      ? undefined
+      : new DockerEventWatcher({
+          docker: ctx.docker,
+          logger: logger.child({ component: 'events' }),
+          scopeLabel: config.scopeLabel,
+          onApp: async (app) => {
+            await enqueueRebuild(queues, app, config.hostId, { delayMs: config.debounceMs });
+          },
+          onConnect: async () => {
+            await enqueueRebuildall(queues, [config.hostId]);
+          },
+        });
+  const health = (): WorkerHealth => ({
+    workerId,
+    host: config.hostId,
+    pid: process.pid,
+    at: Date.now(),
+    watcher: watcher?.health() ?? { state: 'stopped', lastEventAt: null, reconnects: 0, lastError: 'not watching' },
+  });
+
   const keys = queues.keys;
   const beat = async () => {
-    const now = Date.now();
+    const h = health();
     await redis
       .multi()
-      .zadd(keys.hosts, now, config.hostId)
-      .zadd(keys.workers(config.hostId), now, workerId)
-      .zremrangebyscore(keys.workers(config.hostId), '-inf', now - 3 * HEARTBEAT_MS)
+      .zadd(keys.hosts, h.at, config.hostId)
+      .zadd(keys.workers(config.hostId), h.at, workerId)
+      .zremrangebyscore(keys.workers(config.hostId), '-inf', h.at - 3 * HEARTBEAT_MS)
+      .hset(keys.workerHealth, workerId, JSON.stringify(h))
       .exec();
   };
   await beat();
+  watcher?.start();
   const timer = setInterval(
     () => beat().catch((err: Error) => logger.warn({ err: err.message }, 'heartbeat failed')),
     HEARTBEAT_MS,
@@ -107,13 +138,30 @@ export async function startWorkerPool(opts: PoolOptions): Promise<WorkerPool> {
   const close = () => {
     closing ??= (async () => {
       clearInterval(timer);
-      const results = await Promise.allSettled(workers.map((w) => w.close()));
+      watcher?.stop();
+      // Stop fetching and let active jobs finish; after the grace period close without waiting: their
+      // locks lapse and a worker's stalled-job check hands them back to the queue.
+      let grace: NodeJS.Timeout | undefined;
+      const graceOver = new Promise<'grace'>((resolve) => {
+        grace = setTimeout(() => resolve('grace'), config.shutdownGraceMs);
+        grace.unref();
+      });
+      const drained = Promise.allSettled(workers.map((w) => w.pause())).then(() => 'drained' as const);
+      const force = (await Promise.race([drained, graceOver])) === 'grace';
+      clearTimeout(grace);
+      if (force) logger.warn({ graceMs: config.shutdownGraceMs }, 'grace period over: handing active jobs back');
+      const results = await Promise.allSettled(workers.map((w) => w.close(force)));
       for (const r of results) if (r.status === 'rejected') logger.warn({ err: r.reason }, 'worker close failed');
-      await redis.zrem(keys.workers(config.hostId), workerId).catch(() => {});
+      await redis
+        .multi()
+        .zrem(keys.workers(config.hostId), workerId)
+        .hdel(keys.workerHealth, workerId)
+        .exec()
+        .catch(() => {});
       await queues.close();
       logger.info('worker pool stopped');
     })();
     return closing;
   };
-  return { workerId, workers, close };
+  return { workerId, workers, watcher, health, close };
 }

@@ -1,4 +1,5 @@
 import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
+import { runChangeHook } from '../src/changeHook.js';
 import { forgetPending } from '../src/enqueue.js';
 import { describeZodError, type RebuildJob, rebuildJobSchema } from '../src/jobs.js';
 import { rebuildApp } from '../src/rebuildApp.js';
@@ -48,6 +49,12 @@ export function rebuildProcessor(ctx: WorkerContext) {
           dokkuRoot: ctx.config.dokkuRoot,
           replace: ctx.config.replace,
           waitToRetireMs: ctx.config.waitToRetireMs,
+          ...(ctx.config.onChange
+            ? {
+                onChange: (app: string, listeners: Record<string, string[]>) =>
+                  runChangeHook(ctx.config.onChange ?? [], { app, hostId: ctx.config.hostId, listeners }, log),
+              }
+            : {}),
         },
         data.app,
         known,

@@ -34,6 +34,9 @@ export interface DockerEngine {
    * the old name) is called. Throws when the new one does not run; then nothing is left behind.
    */
   replaceContainer(id: string, change: ContainerChange): Promise<Replacement>;
+
+  /** The engine's event stream (newline-delimited JSON) of container and network events. */
+  events(): Promise<NodeJS.ReadableStream>;
 }
 
 /** A binding change that needs a new container. */
@@ -206,6 +209,17 @@ export class DockerodeEngine implements DockerEngine {
 
   async replaceContainer(id: string, change: ContainerChange): Promise<Replacement> {
     return replaceContainer(this.docker, id, change);
+  }
+
+  async events(): Promise<NodeJS.ReadableStream> {
+    return dockerCall('events', () =>
+      this.docker.getEvents({
+        filters: {
+          type: ['container', 'network'],
+          event: ['start', 'restart', 'die', 'destroy', 'connect', 'disconnect'],
+        },
+      }),
+    );
   }
 }
 

@@ -19,6 +19,9 @@ describe('loadConfig', () => {
       backoffMs: 1000,
       replace: 'auto',
       waitToRetireMs: 2000,
+      debounceMs: 250,
+      onChange: undefined,
+      shutdownGraceMs: 30_000,
       logLevel: 'info',
     });
   });

@@ -1,0 +1,158 @@
+import type { DockerEngine } from '../src/docker/engine.js';
+import { coerceError } from '../src/errors.js';
+import type { Logger } from '../src/logger.js';
+import { LABEL_APP, LABEL_CONTAINER_TYPE, type WatcherHealth } from '../src/types.js';
+
+const MIN_RECONNECT_MS = 1_000;
+const MAX_RECONNECT_MS = 30_000;
+const CONTAINER_EVENTS = new Set(['start', 'restart', 'die', 'destroy']);
+const NETWORK_EVENTS = new Set(['connect', 'disconnect']);
+
+interface DockerEvent {
+  Type?: string;
+  Action?: string;
+  Actor?: { ID?: string; Attributes?: Record<string, string> };
+}
+
+export interface WatcherOptions {
+  docker: DockerEngine;
+  logger: Logger;
+  /** `key=value`: only containers with this label count */
+  scopeLabel: string | undefined;
+  /** an event concerns this app: queue a (debounced) rebuild */
+  onApp: (app: string) => Promise<void>;
+  /** the stream is (re)established: events in the gap are lost, so rebuild the whole host */
+  onConnect: () => Promise<void>;
+}
+
+/**
+ * Watches one Docker engine for events of Dokku app containers. When the stream breaks it reconnects
+ * with backoff (1 s, doubling up to 30 s; never a tight loop), and every (re)connect asks for a host
+ * rebuild. Listener errors are logged, never thrown: the watcher cannot crash its worker.
+ */
+export class DockerEventWatcher {
+  private stream: NodeJS.ReadableStream | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private delayMs = MIN_RECONNECT_MS;
+  private connects = 0;
+  /** container id -> app, learnt from container events, for network events (which carry no labels) */
+  private readonly appOf = new Map<string, string>();
+  private readonly status: WatcherHealth = { state: 'connecting', lastEventAt: null, reconnects: 0, lastError: null };
+
+  constructor(private readonly opts: WatcherOptions) {}
+
+  start(): void {
+    void this.connect();
+  }
+
+  health(): WatcherHealth {
+    return { ...this.status };
+  }
+
+  private async connect(): Promise<void> {
+    if (this.stopped) return;
+    this.status.state = 'connecting';
+    let stream: NodeJS.ReadableStream;
+    try {
+      stream = await this.opts.docker.events();
+    } catch (err) {
+      this.broken(coerceError(err).message);
+      return;
+    }
+    if (this.stopped) {
+      (stream as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
+      return;
+    }
+    this.stream = stream;
+    this.status.state = 'connected';
+    this.status.lastError = null;
+    if (this.connects++ > 0) this.status.reconnects += 1;
+    const connectedAt = Date.now();
+    this.opts.logger.info({ reconnects: this.status.reconnects }, 'docker event stream connected');
+    // network events carry no labels: learn which app each running container belongs to
+    this.opts.docker.listAppContainers().then(
+      (list) => {
+        for (const c of list) this.appOf.set(c.id, c.app);
+      },
+      (err: unknown) => this.opts.logger.warn({ err: coerceError(err).message }, 'could not list app containers'),
+    );
+    let buffer = '';
+    stream.on('data', (chunk: Buffer | string) => {
+      buffer += chunk.toString();
+      let nl = buffer.indexOf('\n');
+      while (nl >= 0) {
+        const line = buffer.slice(0, nl).trim();
+        buffer = buffer.slice(nl + 1);
+        if (line) this.handle(line);
+        nl = buffer.indexOf('\n');
+      }
+    });
+    let ended = false;
+    const end = (why: string) => {
+      if (ended) return;
+      ended = true;
+      if (Date.now() - connectedAt > 10_000) this.delayMs = MIN_RECONNECT_MS;
+      this.broken(why);
+    };
+    stream.on('end', () => end('event stream ended'));
+    stream.on('close', () => end('event stream closed'));
+    stream.on('error', (err: Error) => end(err.message));
+    this.safely('host rebuild on connect', this.opts.onConnect());
+  }
+
+  private broken(why: string): void {
+    this.stream = undefined;
+    if (this.stopped) return;
+    this.status.state = 'disconnected';
+    this.status.lastError = why;
+    const delay = this.delayMs;
+    this.delayMs = Math.min(this.delayMs * 2, MAX_RECONNECT_MS);
+    this.opts.logger.warn({ err: why, retryInMs: delay }, 'docker event stream lost; reconnecting');
+    this.timer = setTimeout(() => void this.connect(), delay);
+  }
+
+  private handle(line: string): void {
+    let e: DockerEvent;
+    try {
+      e = JSON.parse(line) as DockerEvent;
+    } catch {
+      return;
+    }
+    this.status.lastEventAt = Date.now();
+    const attrs = e.Actor?.Attributes ?? {};
+    let app: string | undefined;
+    if (e.Type === 'container' && CONTAINER_EVENTS.has(e.Action ?? '')) {
+      app = attrs[LABEL_APP];
+      if (app === undefined || attrs[LABEL_CONTAINER_TYPE] !== 'deploy' || !this.inScope(attrs)) return;
+      if (e.Actor?.ID) {
+        if (e.Action === 'destroy') this.appOf.delete(e.Actor.ID);
+        else this.appOf.set(e.Actor.ID, app);
+      }
+    } else if (e.Type === 'network' && NETWORK_EVENTS.has(e.Action ?? '')) {
+      app = attrs.container ? this.appOf.get(attrs.container) : undefined;
+      if (app === undefined) return;
+    } else return;
+    this.safely(`rebuild of ${app}`, this.opts.onApp(app));
+  }
+
+  private inScope(attrs: Record<string, string>): boolean {
+    if (this.opts.scopeLabel === undefined) return true;
+    const i = this.opts.scopeLabel.indexOf('=');
+    return attrs[this.opts.scopeLabel.slice(0, i)] === this.opts.scopeLabel.slice(i + 1);
+  }
+
+  private safely(what: string, p: Promise<void>): void {
+    p.catch((err: unknown) =>
+      this.opts.logger.error({ err: coerceError(err).message }, `event watcher: ${what} failed`),
+    );
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.status.state = 'stopped';
+    if (this.timer) clearTimeout(this.timer);
+    (this.stream as (NodeJS.ReadableStream & { destroy?: () => void }) | undefined)?.destroy?.();
+    this.stream = undefined;
+  }
+}
