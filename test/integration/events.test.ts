@@ -1,0 +1,218 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { rebuild } from '../../producers/client.js';
+import { DockerodeEngine } from '../../src/docker/engine.js';
+import { NamespaceEngine } from '../engines.js';
+import {
+  appName,
+  cleanupDocker,
+  cleanupPrefix,
+  closePools,
+  configOf,
+  createAppContainer,
+  createTestNetwork,
+  docker,
+  IMAGE,
+  openPools,
+  producer,
+  RUN_LABEL,
+  runId,
+  scopeLabel,
+  startPool,
+  storedListeners,
+  tempDir,
+  testEnv,
+  until,
+} from '../helpers.js';
+
+const envs: Record<string, string>[] = [];
+function env(extra: Record<string, string> = {}) {
+  const e = testEnv(extra);
+  envs.push(e);
+  return e;
+}
+afterEach(async () => {
+  await closePools();
+  expect(openPools()).toBe(0);
+  await cleanupDocker();
+  for (const e of envs.splice(0)) await cleanupPrefix(configOf(e));
+});
+afterAll(cleanupDocker);
+
+const bridgeIp = async (id: string) =>
+  (await docker.getContainer(id).inspect()).NetworkSettings.Networks.bridge?.IPAddress ?? '';
+
+describe('the Docker event watcher', () => {
+  it('follows a container whose IP changed, without any command', async () => {
+    const files = await tempDir();
+    const e = env({ NETQ_DOKKU_ROOT: files.dir, NETQ_DEBOUNCE_MS: '250' });
+    const config = configOf(e);
+    const app = appName('restart');
+    const web = await createAppContainer({ app, proc: 'web', index: 1 });
+    const pool = await startPool(config, { watchEvents: true });
+    // the watcher's connect rebuilds the host: the app gets configured
+    let ip = await bridgeIp(web.id);
+    await until('first config', async () =>
+      (await storedListeners(config, app))[0] === `${ip}:5000` ? true : undefined,
+    );
+
+    const bridge = docker.getNetwork('bridge');
+    const latencies: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      // the container moves to another address: off the bridge, a filler keeps the freed address, back on
+      await bridge.disconnect({ Container: web.id, Force: true });
+      const filler = await docker.createContainer({
+        Image: IMAGE,
+        Cmd: ['/bin/sleep', '3600'],
+        Labels: { [RUN_LABEL]: runId },
+        HostConfig: { Init: true },
+      });
+      await filler.start();
+      await bridge.connect({ Container: web.id });
+      const started = performance.now();
+      const newIp = await bridgeIp(web.id);
+      expect(newIp).not.toBe(ip);
+      ip = newIp;
+      await until(
+        `listener ${ip}:5000`,
+        async () => ((await storedListeners(config, app))[0] === `${ip}:5000` ? true : undefined),
+        10_000,
+      );
+      latencies.push(performance.now() - started);
+      expect(await readFile(path.join(files.dir, app, 'IP.web.1'), 'utf8')).toBe(`${ip}\n`);
+    }
+    latencies.sort((a, b) => a - b);
+    const median = latencies[Math.floor(latencies.length / 2)] ?? 0;
+    const worst = latencies[latencies.length - 1] ?? 0;
+    console.log(
+      `event-to-write latency over ${latencies.length} restarts: median ${median.toFixed(0)} ms, worst ${worst.toFixed(0)} ms`,
+    );
+    expect(pool.health().watcher).toMatchObject({ state: 'connected', reconnects: 0 });
+    expect(pool.health().watcher.lastEventAt).toBeGreaterThan(Date.now() - 60_000);
+    await files.remove();
+  });
+
+  it('gives exactly one rebuild for 50 events of one app within the window', async () => {
+    const e = env({ NETQ_DEBOUNCE_MS: '4000' });
+    const config = configOf(e);
+    const app = appName('burst');
+    const web = await createAppContainer({ app, proc: 'web', index: 1 });
+    const net = await createTestNetwork(`netq-t${runId}-burst`);
+    const runs: string[] = [];
+    await startPool(config, {
+      watchEvents: true,
+      onAppWork: (ev) => void (ev.phase === 'start' && runs.push(ev.jobId)),
+    });
+    const q = producer(config);
+    try {
+      // the host rebuild of the watcher's connect comes first; wait until it is done
+      await until('host rebuild', async () => (runs.length === 1 ? true : undefined));
+      await until('idle queue', async () => {
+        const c = await q.rebuildQueue('local').getJobCounts('active', 'waiting', 'delayed');
+        return (c.active ?? 0) + (c.waiting ?? 0) + (c.delayed ?? 0) === 0 ? true : undefined;
+      });
+      const burstStart = Date.now();
+      for (let i = 0; i < 25; i++) {
+        await net.connect({ Container: web.id });
+        await net.disconnect({ Container: web.id, Force: true });
+      }
+      expect(Date.now() - burstStart).toBeLessThan(4000); // the 50 events fit in the window
+      await until('the merged rebuild', async () => (runs.length >= 2 ? true : undefined), 20_000);
+      await until('idle queue', async () => {
+        const c = await q.rebuildQueue('local').getJobCounts('active', 'waiting', 'delayed');
+        return (c.active ?? 0) + (c.waiting ?? 0) + (c.delayed ?? 0) === 0 ? true : undefined;
+      });
+      expect(runs).toHaveLength(2);
+      expect(runs[1]).toMatch(/^rb\.local\./);
+    } finally {
+      await q.close();
+    }
+  });
+
+  it('reconnects when dockerd restarts, rebuilds the host, and the config is right afterwards', async () => {
+    const engine = new NamespaceEngine(`netq-ev-${runId}`);
+    await engine.start();
+    try {
+      const e = env({ NETQ_DEBOUNCE_MS: '100' });
+      const config = configOf(e);
+      const app = appName('reboot');
+      const c = await engine.docker.createContainer({
+        name: `${app}.web.1`,
+        Image: IMAGE,
+        Cmd: ['/bin/httpd', '-f', '-p', '5000'],
+        Labels: {
+          'com.dokku.app-name': app,
+          'com.dokku.container-type': 'deploy',
+          'com.dokku.dyno': 'web.1',
+          [RUN_LABEL]: runId,
+        },
+        HostConfig: { RestartPolicy: { Name: 'always' }, Init: true },
+      });
+      await c.start();
+      const pool = await startPool(
+        { ...config, dockerHost: engine.dockerHost },
+        { watchEvents: true, docker: new DockerodeEngine(engine.dockerHost, scopeLabel) },
+      );
+      const ipOf = async () => (await c.inspect()).NetworkSettings.Networks.bridge?.IPAddress ?? '';
+      const before = await ipOf();
+      await until('config before', async () =>
+        (await storedListeners(config, app))[0] === `${before}:5000` ? true : undefined,
+      );
+
+      await engine.stop();
+      await until('watcher notices', async () => (pool.health().watcher.state !== 'connected' ? true : undefined));
+      await engine.start();
+      await until('reconnected', async () => (pool.health().watcher.reconnects >= 1 ? true : undefined), 30_000);
+      expect(pool.health().watcher.state).toBe('connected');
+      const after = await until('container back', async () => ((await ipOf()) !== '' ? ipOf() : undefined), 30_000);
+      // the host rebuild on reconnect (and the container's start event) leave the config matching Docker
+      await until(
+        'config after',
+        async () => ((await storedListeners(config, app))[0] === `${after}:5000` ? true : undefined),
+        20_000,
+      );
+      const q = producer(config);
+      try {
+        const summaries = await q.summaryQueue().getJobs(['completed']);
+        expect(summaries.length).toBeGreaterThanOrEqual(2); // one per connect
+        const direct = await rebuild(q, { app, host: 'local' }, { wait: true, timeoutMs: 20_000 });
+        expect(direct.result?.listeners).toEqual({ web: [`${after}:5000`] });
+      } finally {
+        await q.close();
+      }
+      await c.remove({ force: true });
+    } finally {
+      await closePools();
+      await engine.destroy();
+    }
+  });
+
+  it('runs the change hook once per real change, never for an unchanged rebuild', async () => {
+    const out = await tempDir();
+    const log = path.join(out.dir, 'hook.log');
+    const script = `require('fs').appendFileSync(${JSON.stringify(log)}, process.env.NETQ_APP + ' ' + process.env.NETQ_LISTENERS + '\\n')`;
+    const e = env({ NETQ_ON_CHANGE: JSON.stringify([process.execPath, '-e', script]) });
+    const config = configOf(e);
+    await startPool(config);
+    const app = appName('hook');
+    const web1 = await createAppContainer({ app, proc: 'web', index: 1 });
+    const q = producer(config);
+    const lines = async () => (await readFile(log, 'utf8').catch(() => '')).split('\n').filter(Boolean);
+    try {
+      const again = () => rebuild(q, { app, host: 'local' }, { wait: true, timeoutMs: 20_000 });
+      await again();
+      await again();
+      expect(await lines()).toEqual([`${app} {"web":["${await bridgeIp(web1.id)}:5000"]}`]);
+      const web2 = await createAppContainer({ app, proc: 'web', index: 2 });
+      await again();
+      await again();
+      const all = await lines();
+      expect(all).toHaveLength(2);
+      expect(all[1]).toBe(`${app} {"web":["${await bridgeIp(web1.id)}:5000","${await bridgeIp(web2.id)}:5000"]}`);
+    } finally {
+      await q.close();
+      await out.remove();
+    }
+  });
+});
