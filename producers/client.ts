@@ -10,7 +10,7 @@ import {
   WaitTimeoutError,
 } from '../src/errors.js';
 import { type NetqQueues, queueName } from '../src/queue.js';
-import { hostOfApp } from '../src/store/networkConfigStore.js';
+import { hostsOfApp } from '../src/store/networkConfigStore.js';
 import type { RebuildallResult, RebuildResult } from '../src/types.js';
 
 /** Producer-side operations shared by the CLI and the HTTP API: validate, enqueue, optionally wait. */
@@ -81,11 +81,22 @@ async function explainTimeout(queues: NetqQueues, host: string, err: unknown): P
   throw err;
 }
 
-/** Which host runs an app: the one named, else the one that last reported it, else the only live host. */
+/** Which hosts run an app: the one named, else those where it was last seen, else every live host. */
+export async function resolveHosts(queues: NetqQueues, app: string, host?: string): Promise<string[]> {
+  if (host !== undefined) return [host];
+  const known = await hostsOfApp(queues.redis, queues.keys, app);
+  if (known.length) return known;
+  const live = (await queues.liveHosts()).sort();
+  if (live.length === 0) throw new NoWorkerError('no netq worker is running: start one with `netq worker`');
+  return live;
+}
+
+/** The one host for an app-level command: the one named, else where the app was seen, else the only live host. */
 export async function resolveHost(queues: NetqQueues, app: string, host?: string): Promise<string> {
   if (host !== undefined) return host;
-  const known = await hostOfApp(queues.redis, queues.keys, app);
-  if (known !== undefined) return known;
+  const known = await hostsOfApp(queues.redis, queues.keys, app);
+  if (known.length === 1 && known[0]) return known[0];
+  if (known.length > 1) throw new BadInputError(`app ${app} runs on ${known.join(', ')}: name one with --host`);
   const live = await queues.liveHosts();
   if (live.length === 1 && live[0]) return live[0];
   if (live.length === 0) throw new NoWorkerError(`no netq worker is running: start one with \`netq worker\``);
@@ -111,6 +122,27 @@ export async function rebuild(
     (err) => explainTimeout(queues, host, err),
   );
   return { jobId, result };
+}
+
+/**
+ * `network:rebuild <app>`: on every host the app lives on (or the one named), in parallel; one result
+ * per host. An app seen nowhere yet is looked for on every live host.
+ */
+export async function rebuildEverywhere(
+  queues: NetqQueues,
+  input: { app: string; host?: string },
+  opts: WaitOptions,
+): Promise<{ jobIds: string[]; results?: RebuildResult[] }> {
+  const problem = appNameProblem(input.app);
+  if (problem) throw new BadInputError(`invalid app name ${JSON.stringify(input.app)}: ${problem}`);
+  const hosts = await resolveHosts(queues, input.app, input.host);
+  const done = await Promise.all(hosts.map((host) => rebuild(queues, { app: input.app, host }, opts)));
+  const jobIds = done.map((d) => d.jobId);
+  if (!opts.wait) return { jobIds };
+  const results = done.map((d) => d.result).filter((r): r is RebuildResult => r !== undefined);
+  // looked for everywhere: report the hosts that have it, or one empty result when none has
+  const found = input.host === undefined && hosts.length > 1 ? results.filter((r) => r.containers > 0) : results;
+  return { jobIds, results: found.length ? found : results.slice(0, 1) };
 }
 
 export interface RebuildallProgress {

@@ -16,10 +16,10 @@ export const queueName = {
 /** Redis keys netq keeps beside BullMQ's, all under the same hash-tagged prefix. */
 export function netqKeys(prefix: string) {
   return {
-    /** hash app -> JSON of its stored network config */
+    /** hash `<app>/<host>` -> JSON of the app's stored network config on that host */
     netconfig: `${prefix}:netconfig`,
-    /** hash app -> host that last reported it */
-    appHost: `${prefix}:app-host`,
+    /** set of the hosts where an app had containers at its last rebuild there */
+    appHosts: (app: string) => `${prefix}:app-hosts:${app}`,
     /** zset host -> last heartbeat (ms) */
     hosts: `${prefix}:hosts`,
     /** zset workerId -> last heartbeat (ms), per host */

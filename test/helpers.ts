@@ -216,10 +216,10 @@ export async function probe(network: string, cmd: string[]): Promise<{ code: num
 }
 
 /** Reads one app's stored network config the way network:report does. */
-export async function storedListeners(config: Config, app: string): Promise<string[]> {
+export async function storedListeners(config: Config, app: string, host = 'local'): Promise<string[]> {
   const redis = new Redis(config.redisUrl);
   try {
-    const raw = await redis.hget(`${config.prefix}:netconfig`, app);
+    const raw = await redis.hget(`${config.prefix}:netconfig`, `${app}/${host}`);
     if (!raw) return [];
     return Object.values((JSON.parse(raw) as { listeners: Record<string, string[]> }).listeners).flat();
   } finally {

@@ -10,6 +10,7 @@ import type { WorkerHealth } from '../src/types.js';
 import type { WorkerContext } from './context.js';
 import { controlProcessor } from './control.js';
 import { DockerEventWatcher } from './eventWatcher.js';
+import { HostReaper } from './hostReaper.js';
 import { rebuildProcessor } from './rebuild.js';
 import { scanProcessor } from './scan.js';
 import { summaryProcessor } from './summary.js';
@@ -127,6 +128,8 @@ export async function startWorkerPool(opts: PoolOptions): Promise<WorkerPool> {
   };
   await beat();
   watcher?.start();
+  const reaper = new HostReaper(config, queues, redis, logger.child({ component: 'reaper' }), workerId);
+  reaper.start();
   const timer = setInterval(
     () => beat().catch((err: Error) => logger.warn({ err: err.message }, 'heartbeat failed')),
     HEARTBEAT_MS,
@@ -139,6 +142,7 @@ export async function startWorkerPool(opts: PoolOptions): Promise<WorkerPool> {
     closing ??= (async () => {
       clearInterval(timer);
       watcher?.stop();
+      await reaper.stop();
       // Stop fetching and let active jobs finish; after the grace period close without waiting: their
       // locks lapse and a worker's stalled-job check hands them back to the queue.
       let grace: NodeJS.Timeout | undefined;

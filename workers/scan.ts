@@ -63,27 +63,39 @@ export function scanProcessor(ctx: WorkerContext) {
       log.info({ apps: byApp.size, containers: containers.length }, 'scanned host');
     }
 
-    if (token !== undefined && (await job.moveToWaitingChildren(token))) throw new WaitingChildrenError();
-
-    const values = (await job.getChildrenValues()) as Record<string, RebuildResult>;
-    const failures = await job.getIgnoredChildrenFailures();
-    const results: RebuildResult[] = Object.values(values);
-    const prefix = `${data.runId}.${data.host}.`;
-    for (const [key, reason] of Object.entries(failures)) {
-      const jobId = key.slice(key.lastIndexOf(':') + 1);
-      const app = jobId.startsWith(prefix) ? jobId.slice(prefix.length) : jobId;
-      const names = data.seen?.[app] ?? [];
-      results.push({
-        app,
-        host: data.host,
-        containers: names.length,
-        configured: 0,
-        failed: names.length,
-        listeners: {},
-        failures: names.map((container) => ({ container, reason: reason || 'job failed' })),
-      });
-    }
-    results.sort((a, b) => a.app.localeCompare(b.app));
-    return { host: data.host, results };
+    return collectScan(job, token, data);
   };
+}
+
+/**
+ * The second half of a scan, which needs no Docker: wait for the app jobs, then add their results up.
+ * An app whose job failed for good counts every container the scan saw as failed, with the job's reason.
+ */
+export async function collectScan(
+  job: Job<ScanJob, ScanResult>,
+  token: string | undefined,
+  data: ScanJob,
+): Promise<ScanResult> {
+  if (token !== undefined && (await job.moveToWaitingChildren(token))) throw new WaitingChildrenError();
+
+  const values = (await job.getChildrenValues()) as Record<string, RebuildResult>;
+  const failures = await job.getIgnoredChildrenFailures();
+  const results: RebuildResult[] = Object.values(values);
+  const prefix = `${data.runId}.${data.host}.`;
+  for (const [key, reason] of Object.entries(failures)) {
+    const jobId = key.slice(key.lastIndexOf(':') + 1);
+    const app = jobId.startsWith(prefix) ? jobId.slice(prefix.length) : jobId;
+    const names = data.seen?.[app] ?? [];
+    results.push({
+      app,
+      host: data.host,
+      containers: names.length,
+      configured: 0,
+      failed: names.length,
+      listeners: {},
+      failures: names.map((container) => ({ container, reason: reason || 'job failed' })),
+    });
+  }
+  results.sort((a, b) => a.app.localeCompare(b.app));
+  return { host: data.host, results };
 }

@@ -1,9 +1,20 @@
 import { appNameProblem } from '../../src/appName.js';
 import { BadInputError, ExitError } from '../../src/errors.js';
-import { rebuild, rebuildall } from '../client.js';
+import type { RebuildResult } from '../../src/types.js';
+import { rebuildall, rebuildEverywhere } from '../client.js';
 import { exitCodeOf, formatRebuild, formatRebuildall } from '../format.js';
 import { rebuildallProgressBar } from '../progress.js';
 import { formatOption, print, type RegisterCommand, timeoutOption, type WaitFlags, withQueues } from './shared.js';
+
+function combine(app: string, results: RebuildResult[]) {
+  return {
+    app,
+    containers: results.reduce((n, r) => n + r.containers, 0),
+    configured: results.reduce((n, r) => n + r.configured, 0),
+    failed: results.reduce((n, r) => n + r.failed, 0),
+    results,
+  };
+}
 
 /** `network:rebuild <app>` and `network:rebuildall`: exit with the number of failed containers (255 at most). */
 export const registerRebuild: RegisterCommand = (program, ctx) => {
@@ -19,19 +30,27 @@ export const registerRebuild: RegisterCommand = (program, ctx) => {
       const problem = appNameProblem(app);
       if (problem) throw new BadInputError(`invalid app name ${JSON.stringify(app)}: ${problem}`);
       const config = ctx.getConfig();
-      const { jobId, result } = await withQueues(config, flags.timeout, (q) =>
-        rebuild(
+      const { jobIds, results } = await withQueues(config, flags.timeout, (q) =>
+        rebuildEverywhere(
           q,
           { app, ...(flags.host ? { host: flags.host } : {}) },
-          { wait: flags.wait, timeoutMs: flags.timeout * 1000 },
+          {
+            wait: flags.wait,
+            timeoutMs: flags.timeout * 1000,
+          },
         ),
       );
-      if (!result) {
-        print(flags.format === 'json' ? JSON.stringify({ jobId }) : jobId);
+      if (!results) {
+        print(flags.format === 'json' ? JSON.stringify({ jobIds }) : jobIds.join('\n'));
         return;
       }
-      print(flags.format === 'json' ? JSON.stringify(result) : formatRebuild(result));
-      const code = exitCodeOf(result.failed);
+      const failed = results.reduce((n, r) => n + r.failed, 0);
+      if (flags.format === 'json') {
+        // one host: the rebuild object; several: their sum with one object per host
+        const [only] = results;
+        print(JSON.stringify(results.length === 1 && only ? only : combine(app, results)));
+      } else print(results.map(formatRebuild).join('\n'));
+      const code = exitCodeOf(failed);
       if (code) throw new ExitError(code);
     });
 

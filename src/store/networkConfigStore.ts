@@ -15,32 +15,72 @@ export interface StoredNetworkConfig {
   applied: ComputedProperties;
 }
 
-/** Writes an app's network config and its host in one transaction; returns the previous config. */
+const field = (app: string, host: string) => `${app}/${host}`;
+
+/**
+ * Writes an app's network config on one host and records where the app lives, in one transaction;
+ * returns the previous config of that app on that host.
+ */
 export async function writeNetworkConfig(
   redis: Redis,
   keys: NetqKeys,
   stored: StoredNetworkConfig,
 ): Promise<StoredNetworkConfig | undefined> {
-  const res = await redis
-    .multi()
-    .hget(keys.netconfig, stored.app)
-    .hset(keys.netconfig, stored.app, JSON.stringify(stored))
-    .hset(keys.appHost, stored.app, stored.host)
-    .exec();
+  const f = field(stored.app, stored.host);
+  const tx = redis.multi().hget(keys.netconfig, f).hset(keys.netconfig, f, JSON.stringify(stored));
+  if (stored.containers.length + stored.failures.length > 0) tx.sadd(keys.appHosts(stored.app), stored.host);
+  else tx.srem(keys.appHosts(stored.app), stored.host);
+  const res = await tx.exec();
   const prev = res?.[0]?.[1];
   return typeof prev === 'string' ? (JSON.parse(prev) as StoredNetworkConfig) : undefined;
 }
 
+/** An app's stored config on each host that has one, by host name. */
+export async function readNetworkConfigs(redis: Redis, keys: NetqKeys, app: string): Promise<StoredNetworkConfig[]> {
+  const hosts = (await redis.smembers(keys.appHosts(app))).sort();
+  if (hosts.length === 0) {
+    // an app with no containers left still has its last (empty) config somewhere: find it by its fields
+    const fields = (await redis.hkeys(keys.netconfig)).filter((f) => f.startsWith(`${app}/`));
+    hosts.push(...fields.map((f) => f.slice(app.length + 1)).sort());
+  }
+  if (hosts.length === 0) return [];
+  const raws = await redis.hmget(keys.netconfig, ...hosts.map((h) => field(app, h)));
+  return raws.filter((r): r is string => r !== null).map((r) => JSON.parse(r) as StoredNetworkConfig);
+}
+
+/** An app's stored config, merged over its hosts (listeners and failures of all; the first host's applied properties). */
 export async function readNetworkConfig(
   redis: Redis,
   keys: NetqKeys,
   app: string,
 ): Promise<StoredNetworkConfig | undefined> {
-  const raw = await redis.hget(keys.netconfig, app);
-  return raw === null ? undefined : (JSON.parse(raw) as StoredNetworkConfig);
+  const all = await readNetworkConfigs(redis, keys, app);
+  const [first] = all;
+  if (!first || all.length === 1) return first;
+  const listeners: Record<string, string[]> = {};
+  for (const c of all)
+    for (const [proc, l] of Object.entries(c.listeners)) listeners[proc] = [...(listeners[proc] ?? []), ...l];
+  return {
+    ...first,
+    host: all.map((c) => c.host).join(' '),
+    listeners,
+    containers: all.flatMap((c) => c.containers),
+    failures: all.flatMap((c) => c.failures),
+  };
 }
 
-/** The host that last reported an app, if any. */
-export async function hostOfApp(redis: Redis, keys: NetqKeys, app: string): Promise<string | undefined> {
-  return (await redis.hget(keys.appHost, app)) ?? undefined;
+/** The hosts where an app had containers at its last rebuild. */
+export async function hostsOfApp(redis: Redis, keys: NetqKeys, app: string): Promise<string[]> {
+  return (await redis.smembers(keys.appHosts(app))).sort();
+}
+
+/** Apps with stored network config, and how many per host. */
+export async function appsByHost(redis: Redis, keys: NetqKeys): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  for (const f of await redis.hkeys(keys.netconfig)) {
+    const i = f.lastIndexOf('/');
+    const host = f.slice(i + 1);
+    out.set(host, [...(out.get(host) ?? []), f.slice(0, i)]);
+  }
+  return out;
 }

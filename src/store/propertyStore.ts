@@ -45,5 +45,7 @@ export async function knownApps(redis: Redis, prefix: string, netconfigKey: stri
     redis.hkeys(netconfigKey),
     redis.smembers(propertyScopesKey(prefix)),
   ]);
-  return [...new Set([...configured, ...scoped])].filter((a) => a !== GLOBAL_SCOPE).sort();
+  return [...new Set([...configured.map((f) => f.slice(0, f.lastIndexOf('/'))), ...scoped])]
+    .filter((a) => a !== GLOBAL_SCOPE)
+    .sort();
 }

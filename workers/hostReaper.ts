@@ -1,0 +1,102 @@
+import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Config } from '../src/config.js';
+import { type RebuildJob, type ScanJob, scanJobSchema } from '../src/jobs.js';
+import type { Logger } from '../src/logger.js';
+import { type NetqQueues, queueName } from '../src/queue.js';
+import { AppLock } from '../src/store/appLock.js';
+import { collectScan, type ScanResult } from './scan.js';
+
+/** A host whose last heartbeat is older than this is gone. */
+export const HOST_STALE_MS = 15_000;
+const TICK_MS = 5_000;
+const FORGET_AFTER_MS = 24 * 3600_000;
+/** how often a standalone job of a gone host looks again (it waits for the host to come back) */
+const RECHECK_MS = 5_000;
+
+/**
+ * Keeps a rebuildall from waiting for ever on a host whose workers are all gone. One live worker (by a
+ * Redis lock per gone host) serves that host's scan and rebuild queues without touching Docker:
+ * - a rebuild that belongs to a run fails at once, so its scan counts the app's containers as failed;
+ * - a scan that had listed its apps adds up what its children gave; one that had not fails (a host failure);
+ * - a standalone rebuild waits: it is put back for later, until the host returns or the requester gives up.
+ * Jobs the gone workers held are handed back by BullMQ's stalled-job check once their locks lapse.
+ */
+export class HostReaper {
+  private readonly reaping = new Map<string, { workers: Worker[]; lock: AppLock }>();
+  private timer: NodeJS.Timeout | undefined;
+  private ticking: Promise<void> | undefined;
+
+  constructor(
+    private readonly config: Config,
+    private readonly queues: NetqQueues,
+    private readonly redis: Redis,
+    private readonly logger: Logger,
+    private readonly workerId: string,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => {
+      this.ticking ??= this.tick()
+        .catch((err: Error) => this.logger.warn({ err: err.message }, 'host reaper tick failed'))
+        .finally(() => {
+          this.ticking = undefined;
+        });
+    }, TICK_MS);
+    this.timer.unref();
+  }
+
+  private async tick(): Promise<void> {
+    const now = Date.now();
+    const keys = this.queues.keys;
+    await this.redis.zremrangebyscore(keys.hosts, '-inf', now - FORGET_AFTER_MS);
+    const gone = new Set(await this.redis.zrangebyscore(keys.hosts, now - FORGET_AFTER_MS, now - HOST_STALE_MS));
+    gone.delete(this.config.hostId);
+    for (const [host, r] of this.reaping) {
+      if (!gone.has(host)) await this.release(host, r);
+    }
+    for (const host of gone) {
+      if (this.reaping.has(host)) continue;
+      const lock = new AppLock(this.redis, `${this.queues.prefix}:reaper:${host}`, this.workerId, 3 * TICK_MS);
+      if (!(await lock.acquire())) continue;
+      const reason = `no worker serves host ${host} (its last heartbeat is over ${HOST_STALE_MS / 1000} s old)`;
+      const base = { connection: this.redis, prefix: this.queues.prefix, concurrency: 16 };
+      const workers = [
+        new Worker(queueName.rebuild(host), this.rebuildGone(reason), base),
+        new Worker(queueName.scan(host), this.scanGone(reason), base),
+      ];
+      for (const w of workers) w.on('error', (err) => this.logger.warn({ err: err.message, queue: w.name }, 'reaper worker error'));
+      this.reaping.set(host, { workers, lock });
+      this.logger.warn({ host }, 'host is gone: failing its rebuildall jobs so summaries complete');
+    }
+  }
+
+  private rebuildGone(reason: string) {
+    return async (job: Job<RebuildJob>, token?: string) => {
+      if (job.data?.runId !== undefined) throw new UnrecoverableError(reason);
+      await job.moveToDelayed(Date.now() + RECHECK_MS, token);
+      throw new DelayedError();
+    };
+  }
+
+  private scanGone(reason: string) {
+    return async (job: Job<ScanJob, ScanResult>, token?: string): Promise<ScanResult> => {
+      const parsed = scanJobSchema.safeParse(job.data);
+      if (!parsed.success || parsed.data.step === 'initial') throw new UnrecoverableError(reason);
+      return collectScan(job, token, parsed.data);
+    };
+  }
+
+  private async release(host: string, r: { workers: Worker[]; lock: AppLock }): Promise<void> {
+    this.reaping.delete(host);
+    await Promise.allSettled(r.workers.map((w) => w.close()));
+    await r.lock.release().catch(() => {});
+    this.logger.info({ host }, 'host is back: its own workers serve it again');
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.ticking;
+    for (const [host, r] of [...this.reaping]) await this.release(host, r);
+  }
+}
