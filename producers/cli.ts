@@ -1,9 +1,11 @@
 import { Command, CommanderError } from 'commander';
 import { type Config, loadConfig } from '../src/config.js';
 import { BadInputError, ConfigError, coerceError, ExitError, NetqError } from '../src/errors.js';
+import { registerHosts } from './commands/hosts.js';
 import { registerNetworks } from './commands/networks.js';
 import { registerRebuild } from './commands/rebuild.js';
 import { registerReport } from './commands/report.js';
+import { registerServe } from './commands/serve.js';
 import { registerSet } from './commands/set.js';
 import type { CommandContext, RegisterCommand } from './commands/shared.js';
 import { registerWorker } from './commands/worker.js';
@@ -15,7 +17,15 @@ import { registerWorker } from './commands/worker.js';
  */
 
 /** Every command, in the order `netq --help` lists them. */
-const COMMANDS: RegisterCommand[] = [registerWorker, registerRebuild, registerReport, registerSet, registerNetworks];
+const COMMANDS: RegisterCommand[] = [
+  registerWorker,
+  registerServe,
+  registerRebuild,
+  registerReport,
+  registerSet,
+  registerNetworks,
+  registerHosts,
+];
 
 export function buildProgram(ctx: CommandContext): Command {
   const program = new Command('netq')

@@ -30,15 +30,19 @@ export async function ensureRedis(queues: NetqQueues, deadlineMs: number): Promi
     lastError = err.message;
   };
   queues.redis.on('error', onError);
+  const where = `REDIS_URL=${redactUrl(queues.config.redisUrl)}`;
   try {
     await Promise.race([
-      queues.redis.ping(),
+      queues.redis.ping().catch((err: Error) => {
+        // an answer that refuses us (a wrong password, a Redis that wants TLS) is as final as no answer
+        throw new RedisUnreachableError(`Redis at ${where} refused the connection: ${err.message.split('\n')[0]}`);
+      }),
       new Promise((_, reject) =>
         setTimeout(
           () =>
             reject(
               new RedisUnreachableError(
-                `cannot reach Redis at REDIS_URL=${redactUrl(queues.config.redisUrl)} within ${Math.round(deadlineMs / 1000)}s (${lastError})`,
+                `cannot reach Redis at ${where} within ${Math.round(deadlineMs / 1000)}s (${lastError})`,
               ),
             ),
           deadlineMs,

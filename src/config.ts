@@ -125,6 +125,10 @@ export interface Config {
   /** the change hook as argv, or undefined */
   onChange: string[] | undefined;
   shutdownGraceMs: number;
+  /** the bearer token of `netq serve`; undefined: loopback only, no auth */
+  apiToken: string | undefined;
+  /** where `netq serve` listens */
+  apiListen: { host: string; port: number };
   logLevel: Env['LOG_LEVEL'];
 }
 
@@ -156,6 +160,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     debounceMs: e.NETQ_DEBOUNCE_MS,
     onChange: e.NETQ_ON_CHANGE === undefined ? undefined : parseCommand(e.NETQ_ON_CHANGE),
     shutdownGraceMs: e.NETQ_SHUTDOWN_GRACE_MS,
+    apiToken: e.NETQ_API_TOKEN,
+    apiListen: parseListen(e.NETQ_API_LISTEN) ?? { host: '127.0.0.1', port: 8080 },
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -65,7 +65,8 @@ export class HostReaper {
         new Worker(queueName.rebuild(host), this.rebuildGone(reason), base),
         new Worker(queueName.scan(host), this.scanGone(reason), base),
       ];
-      for (const w of workers) w.on('error', (err) => this.logger.warn({ err: err.message, queue: w.name }, 'reaper worker error'));
+      for (const w of workers)
+        w.on('error', (err) => this.logger.warn({ err: err.message, queue: w.name }, 'reaper worker error'));
       this.reaping.set(host, { workers, lock });
       this.logger.warn({ host }, 'host is gone: failing its rebuildall jobs so summaries complete');
     }

@@ -56,10 +56,11 @@ export function scanProcessor(ctx: WorkerContext) {
         })),
       );
       const seen = Object.fromEntries([...byApp].map(([app, e]) => [app, e.names]));
-      await ctx.redis.hset(ctx.queues.keys.run(data.runId), `total:${data.host}`, String(byApp.size));
-      await ctx.redis.expire(ctx.queues.keys.run(data.runId), 24 * 3600);
+      // the step is stored before anything reports the scan as done, so a re-run resumes from here
       data = { ...data, step: 'waiting', seen };
       await job.updateData(data);
+      await ctx.redis.hset(ctx.queues.keys.run(data.runId), `total:${data.host}`, String(byApp.size));
+      await ctx.redis.expire(ctx.queues.keys.run(data.runId), 24 * 3600);
       log.info({ apps: byApp.size, containers: containers.length }, 'scanned host');
     }
 

@@ -1,8 +1,7 @@
 import { appNameProblem } from '../../src/appName.js';
 import { BadInputError } from '../../src/errors.js';
-import { appReport, globalReport, reportJson, reportText } from '../../src/report/buildReport.js';
-import { readNetworkConfig } from '../../src/store/networkConfigStore.js';
-import { knownApps, readProperties } from '../../src/store/propertyStore.js';
+import { reportJson, reportText } from '../../src/report/buildReport.js';
+import { reportData } from '../reportData.js';
 import { print, type RegisterCommand, withQueues } from './shared.js';
 
 interface ReportFlags {
@@ -44,22 +43,7 @@ export const registerReport: RegisterCommand = (program, ctx) => {
         if (problem) throw new BadInputError(`invalid app name ${JSON.stringify(app)}: ${problem}`);
       }
       const config = ctx.getConfig();
-      const reports = await withQueues(config, 30, async (q) => {
-        if (flags.global) {
-          const raw = await readProperties(q.redis, q.prefix, '--global');
-          return [{ title: 'global', pairs: globalReport(raw.global) }];
-        }
-        const apps = app !== undefined ? [app] : await knownApps(q.redis, q.prefix, q.keys.netconfig);
-        return Promise.all(
-          apps.map(async (a) => {
-            const [raw, stored] = await Promise.all([
-              readProperties(q.redis, q.prefix, a),
-              readNetworkConfig(q.redis, q.keys, a),
-            ]);
-            return { title: a, pairs: appReport(raw, stored) };
-          }),
-        );
-      });
+      const reports = await withQueues(config, 30, (q) => reportData(q, { global: flags.global, app }));
       if (reports.length === 0) {
         process.stderr.write(" !     You haven't deployed any applications yet\n");
         return;

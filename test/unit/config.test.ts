@@ -22,6 +22,8 @@ describe('loadConfig', () => {
       debounceMs: 250,
       onChange: undefined,
       shutdownGraceMs: 30_000,
+      apiToken: undefined,
+      apiListen: { host: '127.0.0.1', port: 8080 },
       logLevel: 'info',
     });
   });

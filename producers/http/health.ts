@@ -1,0 +1,81 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { coerceError } from '../../src/errors.js';
+import type { NetqQueues } from '../../src/queue.js';
+import type { WorkerHealth } from '../../src/types.js';
+import { withDeadline } from './liveQueues.js';
+
+/** `/healthz` and the worker-health reading that /metrics shares. */
+
+/** A worker whose heartbeat is older than this is not live (the workers beat every 5 s). */
+export const LIVE_MS = 15_000;
+const REDIS_DEADLINE_MS = 2_000;
+
+const workerHealthSchema = z.object({
+  workerId: z.string().max(256),
+  host: z.string().max(64),
+  pid: z.number().int(),
+  at: z.number(),
+  watcher: z.object({
+    state: z.enum(['connecting', 'connected', 'disconnected', 'stopped']),
+    lastEventAt: z.number().nullable(),
+    reconnects: z.number().int().min(0),
+    lastError: z.string().nullable(),
+  }),
+});
+
+/** The entries of the `worker-health` hash whose heartbeat is newer than LIVE_MS; malformed ones are skipped. */
+export async function liveWorkerHealth(queues: NetqQueues, now = Date.now()): Promise<WorkerHealth[]> {
+  const all = await queues.redis.hgetall(queues.keys.workerHealth);
+  const live: WorkerHealth[] = [];
+  for (const raw of Object.values(all)) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(raw);
+    } catch {
+      continue;
+    }
+    const r = workerHealthSchema.safeParse(parsed);
+    if (r.success && r.data.at > now - LIVE_MS) live.push(r.data);
+  }
+  return live.sort((a, b) => a.host.localeCompare(b.host) || a.workerId.localeCompare(b.workerId));
+}
+
+export interface HealthReport {
+  ok: boolean;
+  /** 'ok', or why Redis is down */
+  redis: string;
+  workers: (WorkerHealth & { ok: boolean })[];
+  /** one line per thing that is down */
+  problems: string[];
+}
+
+/** Healthy when Redis answers and the Docker event watcher of every live worker is connected. */
+export async function checkHealth(queues: NetqQueues): Promise<HealthReport> {
+  let workers: WorkerHealth[];
+  try {
+    await withDeadline(queues.redis.ping(), REDIS_DEADLINE_MS, 'redis ping');
+    workers = await withDeadline(liveWorkerHealth(queues), REDIS_DEADLINE_MS, 'redis hgetall');
+  } catch (raw) {
+    const reason = `down: ${coerceError(raw).message}`;
+    return { ok: false, redis: reason, workers: [], problems: [`redis ${reason}`] };
+  }
+  const problems: string[] = [];
+  const shown = workers.map((w) => {
+    const ok = w.watcher.state === 'connected';
+    if (!ok) {
+      const why = w.watcher.lastError ? ` (${w.watcher.lastError.split('\n')[0]})` : '';
+      problems.push(`worker ${w.workerId} on host ${w.host}: Docker event watcher is ${w.watcher.state}${why}`);
+    }
+    return { ...w, ok };
+  });
+  return { ok: problems.length === 0, redis: 'ok', workers: shown, problems };
+}
+
+export function registerHealth(app: FastifyInstance, queues: NetqQueues) {
+  app.get('/healthz', { config: { public: true } }, async (request, reply) => {
+    const report = await checkHealth(queues);
+    if (!report.ok) request.log.warn({ problems: report.problems }, 'unhealthy');
+    return reply.code(report.ok ? 200 : 503).send(report);
+  });
+}

@@ -1,0 +1,17 @@
+import { type NetqQueues, queueName } from '../../src/queue.js';
+
+/** Every netq queue: rebuild, scan and control of each live host, and summary. */
+export async function liveQueueNames(queues: NetqQueues): Promise<string[]> {
+  const hosts = (await queues.liveHosts()).sort();
+  return [queueName.summary, ...hosts.flatMap((h) => [queueName.rebuild(h), queueName.scan(h), queueName.control(h)])];
+}
+
+/** Rejects when the promise takes longer than ms (Redis commands wait for a lost connection forever). */
+export function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+    timer.unref();
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
