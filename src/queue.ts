@@ -40,6 +40,12 @@ export function netqKeys(prefix: string) {
 }
 export type NetqKeys = ReturnType<typeof netqKeys>;
 
+/**
+ * Job locks of a worker that died lapse after LOCK_MS; every worker checks for such stalled jobs each
+ * STALLED_CHECK_MS and hands them back to the queue (BullMQ's defaults are 30 s each).
+ */
+export const WORKER_LOCKS = { lockDuration: 15_000, stalledInterval: 10_000 } as const;
+
 /** ioredis options for a URL; BullMQ needs maxRetriesPerRequest null on worker connections. */
 export function redisOptions(extra: Partial<RedisOptions> = {}): RedisOptions {
   return { maxRetriesPerRequest: null, enableReadyCheck: true, lazyConnect: false, ...extra };

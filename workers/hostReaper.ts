@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../src/config.js';
 import { type RebuildJob, type ScanJob, scanJobSchema } from '../src/jobs.js';
 import type { Logger } from '../src/logger.js';
-import { type NetqQueues, queueName } from '../src/queue.js';
+import { type NetqQueues, queueName, WORKER_LOCKS } from '../src/queue.js';
 import { AppLock } from '../src/store/appLock.js';
 import { collectScan, type ScanResult } from './scan.js';
 
@@ -60,10 +60,10 @@ export class HostReaper {
       const lock = new AppLock(this.redis, `${this.queues.prefix}:reaper:${host}`, this.workerId, 3 * TICK_MS);
       if (!(await lock.acquire())) continue;
       const reason = `no worker serves host ${host} (its last heartbeat is over ${HOST_STALE_MS / 1000} s old)`;
-      const base = { connection: this.redis, prefix: this.queues.prefix, concurrency: 16 };
+      const base = { connection: this.redis, prefix: this.queues.prefix, concurrency: 16, ...WORKER_LOCKS };
       const workers = [
-        new Worker(queueName.rebuild(host), this.rebuildGone(reason), base),
-        new Worker(queueName.scan(host), this.scanGone(reason), base),
+        new Worker(queueName.rebuild(host), this.rebuildGone(host, reason), base),
+        new Worker(queueName.scan(host), this.scanGone(host, reason), base),
       ];
       for (const w of workers)
         w.on('error', (err) => this.logger.warn({ err: err.message, queue: w.name }, 'reaper worker error'));
@@ -72,16 +72,30 @@ export class HostReaper {
     }
   }
 
-  private rebuildGone(reason: string) {
+  /** True while the host has no fresh heartbeat; checked per job, since the host may be back. */
+  private async stillGone(host: string): Promise<boolean> {
+    const last = await this.redis.zscore(this.queues.keys.hosts, host);
+    return last === null || Date.now() - Number(last) >= HOST_STALE_MS;
+  }
+
+  /** Leaves a job to the host's own workers, which are back. */
+  private async handBack(job: Job, token: string | undefined): Promise<never> {
+    await job.moveToDelayed(Date.now() + 500, token);
+    throw new DelayedError();
+  }
+
+  private rebuildGone(host: string, reason: string) {
     return async (job: Job<RebuildJob>, token?: string) => {
+      if (!(await this.stillGone(host))) return this.handBack(job, token);
       if (job.data?.runId !== undefined) throw new UnrecoverableError(reason);
       await job.moveToDelayed(Date.now() + RECHECK_MS, token);
       throw new DelayedError();
     };
   }
 
-  private scanGone(reason: string) {
+  private scanGone(host: string, reason: string) {
     return async (job: Job<ScanJob, ScanResult>, token?: string): Promise<ScanResult> => {
+      if (!(await this.stillGone(host))) return this.handBack(job, token);
       const parsed = scanJobSchema.safeParse(job.data);
       if (!parsed.success || parsed.data.step === 'initial') throw new UnrecoverableError(reason);
       return collectScan(job, token, parsed.data);

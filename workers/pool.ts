@@ -5,7 +5,7 @@ import type { Config } from '../src/config.js';
 import { type DockerEngine, DockerodeEngine } from '../src/docker/engine.js';
 import { enqueueRebuild, enqueueRebuildall } from '../src/enqueue.js';
 import type { Logger } from '../src/logger.js';
-import { createRedis, NetqQueues, queueName } from '../src/queue.js';
+import { createRedis, NetqQueues, queueName, WORKER_LOCKS } from '../src/queue.js';
 import type { WorkerHealth } from '../src/types.js';
 import type { WorkerContext } from './context.js';
 import { controlProcessor } from './control.js';
@@ -58,7 +58,7 @@ export async function startWorkerPool(opts: PoolOptions): Promise<WorkerPool> {
     ...(opts.onAppWork ? { onAppWork: opts.onAppWork } : {}),
   };
   const roles = opts.roles ?? ALL_ROLES;
-  const base = { connection: redis, prefix: config.prefix, autorun: true };
+  const base = { connection: redis, prefix: config.prefix, autorun: true, ...WORKER_LOCKS };
   const workers: Worker[] = [];
   if (roles.includes('rebuild')) {
     workers.push(

@@ -1,0 +1,254 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { rebuildall, rebuildEverywhere } from '../../producers/client.js';
+import { DockerodeEngine } from '../../src/docker/engine.js';
+import type { RebuildallResult } from '../../src/types.js';
+import { NamespaceEngine } from '../engines.js';
+import {
+  appName,
+  cleanupDocker,
+  cleanupPrefix,
+  closePools,
+  configOf,
+  createAppContainer,
+  IMAGE,
+  openPools,
+  producer,
+  ROOT,
+  RUN_LABEL,
+  runCli,
+  runId,
+  scopeLabel,
+  startPool,
+  testEnv,
+  until,
+} from '../helpers.js';
+
+const h2 = new NamespaceEngine(`netq-h2-${runId}`);
+const envs: Record<string, string>[] = [];
+const children: ChildProcess[] = [];
+function env(extra: Record<string, string> = {}) {
+  const e = testEnv(extra);
+  envs.push(e);
+  return e;
+}
+
+beforeAll(() => h2.start(), 90_000);
+afterEach(async () => {
+  for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
+  await closePools();
+  expect(openPools()).toBe(0);
+  await cleanupDocker();
+  const left = await h2.docker.listContainers({ all: true, filters: { label: [scopeLabel] } });
+  await Promise.all(left.map((c) => h2.docker.getContainer(c.Id).remove({ force: true })));
+  for (const e of envs.splice(0)) await cleanupPrefix(configOf(e));
+});
+afterAll(async () => {
+  await h2.destroy();
+  await cleanupDocker();
+});
+
+/** An app container on the second engine. */
+async function h2Container(app: string, index = 1) {
+  const c = await h2.docker.createContainer({
+    name: `${app}.web.${index}`,
+    Image: IMAGE,
+    Cmd: ['/bin/httpd', '-f', '-p', '5000'],
+    Labels: {
+      'com.dokku.app-name': app,
+      'com.dokku.container-type': 'deploy',
+      'com.dokku.dyno': `web.${index}`,
+      [RUN_LABEL]: runId,
+    },
+    HostConfig: { Init: true },
+  });
+  await c.start();
+  return c;
+}
+
+describe('across hosts', () => {
+  it("runs each host's apps on that host's worker only, and sums both hosts in one summary", async () => {
+    const e = env();
+    const config = configOf(e);
+    const ranOn = new Map<string, string[]>();
+    const record = (ev: { app: string; phase: string; workerId: string }) => {
+      if (ev.phase === 'start') ranOn.set(ev.app, [...(ranOn.get(ev.app) ?? []), ev.workerId]);
+    };
+    const local = await startPool(config, { onAppWork: record });
+    const remote = await startPool(
+      { ...config, hostId: 'h2' },
+      { onAppWork: record, docker: new DockerodeEngine(h2.dockerHost, scopeLabel) },
+    );
+    const localApps = [appName('l'), appName('l')];
+    const remoteApps = [appName('r'), appName('r'), appName('r')];
+    for (const a of localApps) await createAppContainer({ app: a });
+    for (const a of remoteApps) await h2Container(a);
+    await h2Container(remoteApps[0] as string, 2);
+
+    const q = producer(config);
+    try {
+      const { result } = await rebuildall(q, { wait: true, timeoutMs: 60_000 });
+      expect(result).toMatchObject({ apps: 5, containers: 6, configured: 6, failed: 0, hostFailures: [] });
+      expect(result?.results.map((r) => `${r.app}@${r.host}`).sort()).toEqual(
+        [...localApps.map((a) => `${a}@local`), ...remoteApps.map((a) => `${a}@h2`)].sort(),
+      );
+      for (const a of localApps) expect(ranOn.get(a)).toEqual([local.workerId]);
+      for (const a of remoteApps) expect(ranOn.get(a)).toEqual([remote.workerId]);
+
+      // the app now lives on h2: network:rebuild goes there without naming it
+      const again = await rebuildEverywhere(q, { app: remoteApps[0] as string }, { wait: true, timeoutMs: 20_000 });
+      expect(again.results).toMatchObject([{ host: 'h2', containers: 2, configured: 2 }]);
+      expect(ranOn.get(remoteApps[0] as string)).toEqual([remote.workerId, remote.workerId]);
+      const listed = JSON.parse((await runCli(['hosts', '--format', 'json'], e)).stdout);
+      expect(listed).toMatchObject([
+        { host: 'h2', live: true, workers: 1, apps: 3 },
+        { host: 'local', live: true, workers: 1, apps: 2 },
+      ]);
+    } finally {
+      await q.close();
+    }
+  });
+
+  it('rebuilds an app found on two hosts on both, and reports it per host', async () => {
+    const e = env();
+    const config = configOf(e);
+    await startPool(config);
+    await startPool({ ...config, hostId: 'h2' }, { docker: new DockerodeEngine(h2.dockerHost, scopeLabel) });
+    const app = appName('both');
+    await createAppContainer({ app });
+    await h2Container(app);
+    const res = await runCli(['network:rebuild', app, '--format', 'json'], e);
+    expect(res.code).toBe(0);
+    const out = JSON.parse(res.stdout);
+    expect(out).toMatchObject({ app, containers: 2, configured: 2, failed: 0 });
+    expect(out.results.map((r: { host: string }) => r.host).sort()).toEqual(['h2', 'local']);
+  });
+
+  it('shares one host between two workers, never two on one app at once', async () => {
+    const e = env({ NETQ_CONCURRENCY: '4' });
+    const config = configOf(e);
+    const active = new Map<string, number>();
+    let overlap = 0;
+    const byWorker = new Map<string, number>();
+    const record = (ev: { app: string; phase: string; workerId: string }) => {
+      const n = (active.get(ev.app) ?? 0) + (ev.phase === 'start' ? 1 : -1);
+      if (n > 1) overlap += 1;
+      active.set(ev.app, n);
+      if (ev.phase === 'start') byWorker.set(ev.workerId, (byWorker.get(ev.workerId) ?? 0) + 1);
+    };
+    await startPool(config, { onAppWork: record });
+    await startPool(config, { onAppWork: record });
+    const apps = Array.from({ length: 12 }, () => appName('shared'));
+    for (const a of apps) await createAppContainer({ app: a });
+    const q = producer(config);
+    try {
+      for (let round = 0; round < 3; round++) {
+        const { result } = await rebuildall(q, { wait: true, timeoutMs: 60_000 });
+        expect(result).toMatchObject({ apps: 12, configured: 12, failed: 0 });
+      }
+      expect(overlap).toBe(0);
+      expect(byWorker.size).toBe(2);
+      expect([...byWorker.values()].reduce((a, b) => a + b, 0)).toBe(36);
+    } finally {
+      await q.close();
+    }
+  });
+
+  it("completes the summary when host 2's worker is killed mid-run, and succeeds when it comes back", async () => {
+    const e = env({ NETQ_CONCURRENCY: '1' });
+    const config = configOf(e);
+    await startPool(config);
+    const remoteApps = Array.from({ length: 10 }, () => appName('gone'));
+    for (const a of remoteApps) await h2Container(a);
+    const worker = spawn(process.execPath, [path.join(ROOT, 'bin/netq.js'), 'worker'], {
+      env: { ...process.env, ...e, NETQ_HOST_ID: 'h2', DOCKER_HOST: h2.dockerHost, NETQ_WAIT_TO_RETIRE_MS: '0' },
+      stdio: 'ignore',
+    });
+    children.push(worker);
+    const q = producer(config);
+    try {
+      await until('h2 live', async () => ((await q.liveHosts()).includes('h2') ? true : undefined));
+      const run = rebuildall(q, { wait: true, timeoutMs: 150_000 });
+      // kill it as soon as its scan has listed the apps
+      await until('h2 scanned', async () => {
+        const keys = await q.redis.keys(`${config.prefix}:run:*`);
+        for (const k of keys) if (await q.redis.hexists(k, 'total:h2')) return true;
+        return undefined;
+      });
+      worker.kill('SIGKILL');
+      const t0 = Date.now();
+      const { result } = (await run) as { result: RebuildallResult };
+      console.log(`summary ${Date.now() - t0} ms after the kill`);
+      const remote = result.results.filter((r) => r.host === 'h2');
+      expect(remote.map((r) => r.app).sort()).toEqual([...remoteApps].sort());
+      expect(result.containers).toBe(10);
+      expect(result.configured + result.failed).toBe(10);
+      expect(result.failed).toBeGreaterThan(0);
+      for (const f of remote.flatMap((r) => r.failures)) {
+        expect(f.reason).toMatch(/no worker serves host h2|stalled/);
+      }
+
+      const back = spawn(process.execPath, [path.join(ROOT, 'bin/netq.js'), 'worker'], {
+        env: { ...process.env, ...e, NETQ_HOST_ID: 'h2', DOCKER_HOST: h2.dockerHost },
+        stdio: 'ignore',
+      });
+      children.push(back);
+      await until('h2 back', async () => {
+        const live = await q.redis.zcount(q.keys.workers('h2'), Date.now() - 5000, '+inf');
+        return live > 0 ? true : undefined;
+      });
+      console.log(`worker back ${Date.now() - t0} ms after the kill`);
+      const again = await rebuildall(q, { wait: true, timeoutMs: 60_000 });
+      console.log(`second run done ${Date.now() - t0} ms after the kill`);
+      expect(again.result).toMatchObject({ containers: 10, configured: 10, failed: 0, hostFailures: [] });
+    } finally {
+      await q.close();
+    }
+  }, 240_000);
+
+  it('connects a worker and the CLI to a Redis with a password, and hides the password', async () => {
+    const port = 6390 + Math.floor(Math.random() * 50);
+    const redis = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--requirepass', 's3cret-pw'],
+      {
+        stdio: 'ignore',
+      },
+    );
+    children.push(redis);
+    try {
+      await until('redis', async () => {
+        try {
+          execFileSync('redis-cli', ['-p', String(port), '-a', 's3cret-pw', '--no-auth-warning', 'ping']);
+          return true;
+        } catch {
+          return undefined;
+        }
+      });
+      const e = env({ REDIS_URL: `redis://:s3cret-pw@127.0.0.1:${port}` });
+      await startPool(configOf(e));
+      const app = appName('auth');
+      await createAppContainer({ app });
+      const ok = await runCli(['network:rebuild', app, '--format', 'json'], e);
+      expect(ok.code).toBe(0);
+      expect(JSON.parse(ok.stdout)).toMatchObject({ app, configured: 1 });
+      const wrong = await runCli(['network:rebuild', app, '--timeout', '2'], {
+        ...e,
+        REDIS_URL: `redis://:wrong-pw@127.0.0.1:${port}`,
+      });
+      expect(wrong.code).toBe(1);
+      expect(wrong.stderr).toMatch(/REDIS_URL=redis:\/\/\*\*\*@127\.0\.0\.1/);
+      expect(wrong.stderr).not.toMatch(/wrong-pw/);
+      await closePools();
+      await cleanupPrefix(configOf(e));
+      envs.splice(envs.indexOf(e), 1);
+    } finally {
+      redis.kill('SIGTERM');
+    }
+  });
+
+  it('has a docker-compose.yml that docker-compose accepts', () => {
+    execFileSync('docker-compose', ['-f', path.join(ROOT, 'docker-compose.yml'), 'config', '-q'], { stdio: 'pipe' });
+  });
+});
