@@ -37,6 +37,21 @@ export const envSchema = z.object({
     .pipe(z.url())
     .default('redis://127.0.0.1:6379')
     .describe('Redis that holds the queues and the network config'),
+  NETQ_REDIS_SENTINELS: z
+    .string()
+    .refine((v) => parseNodes(v) !== undefined, 'expected host:port[,host:port…]')
+    .optional()
+    .describe('Redis Sentinel nodes (host:port,…); REDIS_URL then gives only password, TLS and db'),
+  NETQ_REDIS_SENTINEL_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected a Sentinel master name')
+    .default('mymaster')
+    .describe('the master name Sentinel knows'),
+  NETQ_REDIS_CLUSTER_NODES: z
+    .string()
+    .refine((v) => parseNodes(v) !== undefined, 'expected host:port[,host:port…]')
+    .optional()
+    .describe('Redis Cluster start-up nodes (host:port,…); REDIS_URL then gives only password, TLS and db'),
   DOCKER_HOST: z
     .string()
     .regex(/^(unix:\/\/\/.+|tcp:\/\/[^/\s]+:\d+\/?)$/, 'expected unix:///path/to/docker.sock or tcp://host:port')
@@ -110,6 +125,9 @@ export type Env = z.infer<typeof envSchema>;
 
 export interface Config {
   redisUrl: string;
+  redisSentinels: { host: string; port: number }[] | undefined;
+  redisSentinelName: string;
+  redisClusterNodes: { host: string; port: number }[] | undefined;
   dockerHost: string | undefined;
   hostId: string;
   /** the key prefix with its hash tag, e.g. `{netq}` */
@@ -147,6 +165,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const e = parsed.data;
   return {
     redisUrl: e.REDIS_URL,
+    redisSentinels: e.NETQ_REDIS_SENTINELS === undefined ? undefined : parseNodes(e.NETQ_REDIS_SENTINELS),
+    redisSentinelName: e.NETQ_REDIS_SENTINEL_NAME,
+    redisClusterNodes: e.NETQ_REDIS_CLUSTER_NODES === undefined ? undefined : parseNodes(e.NETQ_REDIS_CLUSTER_NODES),
     dockerHost: e.DOCKER_HOST,
     hostId: e.NETQ_HOST_ID,
     prefix: `{${e.NETQ_PREFIX}}`,
@@ -164,6 +185,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     apiListen: parseListen(e.NETQ_API_LISTEN) ?? { host: '127.0.0.1', port: 8080 },
     logLevel: e.LOG_LEVEL,
   };
+}
+
+/** `host:port,host:port` as a list; undefined when any entry is not host:port. */
+export function parseNodes(value: string): { host: string; port: number }[] | undefined {
+  const out: { host: string; port: number }[] = [];
+  for (const part of value.split(',').map((p) => p.trim())) {
+    const m = part.match(/^([A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\]):(\d{1,5})$/);
+    if (!m?.[1] || !m[2] || Number(m[2]) < 1 || Number(m[2]) > 65535) return undefined;
+    out.push({ host: m[1].replace(/^\[|\]$/g, ''), port: Number(m[2]) });
+  }
+  return out.length ? out : undefined;
 }
 
 /** A command as argv: a JSON array of strings, or words split on spaces. Undefined when unusable. */

@@ -1,5 +1,5 @@
 import { FlowProducer, Queue, QueueEvents } from 'bullmq';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { Config } from './config.js';
 import type { RebuildJob, ScanJob, SummaryJob } from './jobs.js';
 import type { RebuildallResult, RebuildResult } from './types.js';
@@ -51,8 +51,52 @@ export function redisOptions(extra: Partial<RedisOptions> = {}): RedisOptions {
   return { maxRetriesPerRequest: null, enableReadyCheck: true, lazyConnect: false, ...extra };
 }
 
-export function createRedis(url: string, extra: Partial<RedisOptions> = {}): Redis {
-  return new Redis(url, redisOptions(extra));
+/** A single Redis, one behind Sentinel, or a Cluster: netq uses only what all three offer. */
+export type RedisClient = Redis | Cluster;
+
+/** Where Redis is: REDIS_URL, or Sentinel or Cluster nodes (the URL then gives password, TLS and db). */
+export interface RedisTarget {
+  redisUrl: string;
+  redisSentinels?: { host: string; port: number }[] | undefined;
+  redisSentinelName?: string | undefined;
+  redisClusterNodes?: { host: string; port: number }[] | undefined;
+}
+
+/** Connection options taken from a redis:// or rediss:// URL: password, user, TLS, db. */
+function urlOptions(url: string): RedisOptions {
+  const u = new URL(url);
+  return {
+    ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
+    ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
+    ...(u.protocol === 'rediss:' ? { tls: {} } : {}),
+    ...(u.pathname.length > 1 ? { db: Number(u.pathname.slice(1)) } : {}),
+  };
+}
+
+/** Another connection to the same Redis (blocking commands need their own). */
+export function duplicateClient(c: RedisClient): RedisClient {
+  return c instanceof Cluster ? c.duplicate() : c.duplicate();
+}
+
+export function createRedis(target: string | RedisTarget, extra: Partial<RedisOptions> = {}): RedisClient {
+  const t: RedisTarget = typeof target === 'string' ? { redisUrl: target } : target;
+  if (t.redisClusterNodes?.length) {
+    return new Cluster(t.redisClusterNodes, {
+      redisOptions: redisOptions({ ...urlOptions(t.redisUrl), ...extra }),
+      enableReadyCheck: true,
+    });
+  }
+  if (t.redisSentinels?.length) {
+    return new Redis(
+      redisOptions({
+        ...urlOptions(t.redisUrl),
+        sentinels: t.redisSentinels,
+        name: t.redisSentinelName ?? 'mymaster',
+        ...extra,
+      }),
+    );
+  }
+  return new Redis(t.redisUrl, redisOptions(extra));
 }
 
 /**
@@ -64,13 +108,13 @@ export class NetqQueues {
   readonly prefix: string;
   private readonly queues = new Map<string, Queue>();
   private readonly events = new Map<string, QueueEvents>();
-  private readonly dupes: Redis[] = [];
+  private readonly dupes: RedisClient[] = [];
   private flow: FlowProducer | undefined;
   private closing: Promise<void> | undefined;
 
   constructor(
-    readonly config: Pick<Config, 'redisUrl' | 'prefix' | 'attempts' | 'backoffMs'>,
-    readonly redis: Redis = createRedis(config.redisUrl),
+    readonly config: Pick<Config, 'redisUrl' | 'prefix' | 'attempts' | 'backoffMs'> & RedisTarget,
+    readonly redis: RedisClient = createRedis(config),
   ) {
     this.prefix = config.prefix;
     this.keys = netqKeys(config.prefix);
@@ -114,7 +158,7 @@ export class NetqQueues {
   async queueEvents(name: string): Promise<QueueEvents> {
     let ev = this.events.get(name);
     if (!ev) {
-      const conn = this.redis.duplicate();
+      const conn = duplicateClient(this.redis);
       this.dupes.push(conn);
       ev = new QueueEvents(name, { connection: conn, prefix: this.prefix });
       ev.on('error', () => {});

@@ -1,11 +1,10 @@
-import type { Redis } from 'ioredis';
 import { listenersChanged } from './changeHook.js';
 import type { DockerEngine, Replacement } from './docker/engine.js';
 import { coerceError } from './errors.js';
 import { attachAliases, attachNetworks, bindingDrift, describeDrift } from './netconfig/bindings.js';
 import { buildNetworkConfig, listenersOf, processOf } from './netconfig/buildNetworkConfig.js';
 import { type ComputedProperties, computeProperties } from './properties/properties.js';
-import type { NetqKeys } from './queue.js';
+import type { NetqKeys, RedisClient as Redis } from './queue.js';
 import { writeDokkuFiles } from './store/dokkuFiles.js';
 import { writeNetworkConfig } from './store/networkConfigStore.js';
 import { readProperties } from './store/propertyStore.js';

@@ -1,8 +1,7 @@
-import type { Redis } from 'ioredis';
 import type { Config } from '../src/config.js';
 import type { DockerEngine } from '../src/docker/engine.js';
 import type { Logger } from '../src/logger.js';
-import type { NetqQueues } from '../src/queue.js';
+import type { NetqQueues, RedisClient as Redis } from '../src/queue.js';
 
 /** What every processor receives from the pool. */
 export interface WorkerContext {

@@ -1,8 +1,8 @@
 import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Config } from '../src/config.js';
 import { type RebuildJob, type ScanJob, scanJobSchema } from '../src/jobs.js';
 import type { Logger } from '../src/logger.js';
+import type { RedisClient as Redis } from '../src/queue.js';
 import { type NetqQueues, queueName, WORKER_LOCKS } from '../src/queue.js';
 import { AppLock } from '../src/store/appLock.js';
 import { collectScan, type ScanResult } from './scan.js';

@@ -45,7 +45,7 @@ export async function startWorkerPool(opts: PoolOptions): Promise<WorkerPool> {
   const { config } = opts;
   const workerId = `${config.hostId}-${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const logger = opts.logger.child({ hostId: config.hostId, workerId });
-  const redis = createRedis(config.redisUrl);
+  const redis = createRedis(config);
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
   const queues = new NetqQueues(config, redis);
   const ctx: WorkerContext = {

@@ -1,10 +1,10 @@
 import { type JobType, QueueEvents } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
-import type { Redis } from 'ioredis';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { coerceError } from '../../src/errors.js';
 import type { Logger } from '../../src/logger.js';
 import type { NetqQueues } from '../../src/queue.js';
+import { duplicateClient, type RedisClient as Redis } from '../../src/queue.js';
 import { LIVE_MS, liveWorkerHealth } from './health.js';
 import { liveQueueNames, withDeadline } from './liveQueues.js';
 
@@ -101,7 +101,7 @@ export class NetqMetrics {
     const added: QueueEvents[] = [];
     for (const name of names) {
       if (this.events.has(name) || this.closing) continue;
-      const connection = this.queues.redis.duplicate();
+      const connection = duplicateClient(this.queues.redis);
       connection.on('error', () => {});
       const events = new QueueEvents(name, { connection, prefix: this.queues.prefix });
       events.on('error', (err) => this.logger.debug({ err: err.message, queue: name }, 'queue events error'));

@@ -1,6 +1,5 @@
-import type { Redis } from 'ioredis';
 import type { ComputedProperties } from '../properties/properties.js';
-import type { NetqKeys } from '../queue.js';
+import type { NetqKeys, RedisClient as Redis } from '../queue.js';
 import type { ContainerNetworkConfig, Failure } from '../types.js';
 
 /** What `network:report` reads for one app. */

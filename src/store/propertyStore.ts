@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis';
 import { GLOBAL_SCOPE, PROPERTY_KEYS, type PropertyKey, type RawProperties } from '../properties/properties.js';
+import type { RedisClient as Redis } from '../queue.js';
 
 /** Redis hash of one scope's properties (an app name or `--global`). */
 export const propertiesKey = (prefix: string, scope: string) => `${prefix}:props:${scope}`;

@@ -9,6 +9,9 @@ describe('loadConfig', () => {
   it('gives every default and wraps the prefix in a hash tag', () => {
     expect(loadConfig({})).toEqual({
       redisUrl: 'redis://127.0.0.1:6379',
+      redisSentinels: undefined,
+      redisSentinelName: 'mymaster',
+      redisClusterNodes: undefined,
       dockerHost: undefined,
       hostId: 'local',
       prefix: '{netq}',
