@@ -35,6 +35,7 @@ export function rebuildProcessor(ctx: WorkerContext) {
       attempt: job.attemptsMade + 1,
     });
     const started = performance.now();
+    log.debug({ startedAt: Date.now() }, 'rebuilding app');
     ctx.onAppWork?.({ app: data.app, phase: 'start', workerId: ctx.workerId, jobId: String(job.id) });
     try {
       // The scan's snapshot saves a list call on the first try; a retry reads Docker afresh.
@@ -64,6 +65,7 @@ export function rebuildProcessor(ctx: WorkerContext) {
       }
       log.info(
         {
+          endedAt: Date.now(),
           durationMs: Math.round(performance.now() - started),
           containers: result.containers,
           configured: result.configured,

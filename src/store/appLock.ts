@@ -14,7 +14,7 @@ export class AppLock {
     private readonly redis: Redis,
     readonly key: string,
     readonly token: string,
-    private readonly ttlMs = 30_000,
+    private readonly ttlMs = 15_000,
   ) {}
 
   async acquire(): Promise<boolean> {
