@@ -16,6 +16,8 @@ import type { RebuildallResult, RebuildResult } from '../src/types.js';
 /** Producer-side operations shared by the CLI and the HTTP API: validate, enqueue, optionally wait. */
 
 export interface WaitOptions {
+  /** debounce: the rebuild waits this long after the latest such request (merged requests share it) */
+  delayMs?: number;
   /** false: enqueue only */
   wait: boolean;
   timeoutMs: number;
@@ -119,7 +121,7 @@ export async function rebuild(
   const host = await resolveHost(queues, input.app, input.host);
   const name = queueName.rebuild(host);
   if (opts.wait) await queues.queueEvents(name);
-  const job = await enqueueRebuild(queues, input.app, host);
+  const job = await enqueueRebuild(queues, input.app, host, opts.delayMs ? { delayMs: opts.delayMs } : {});
   const jobId = String(job.id);
   if (!opts.wait) return { jobId };
   const result = await waitFor<RebuildResult>(job, queues, name, opts.timeoutMs, `rebuild of ${input.app}`).catch(

@@ -16,6 +16,7 @@ redis.call('set', KEYS[1], id, 'PX', ARGV[2])
 return {id, 1}`;
 const FORGET_PENDING = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 const PENDING_TTL_MS = 3_600_000;
+const MAX_WAIT_FACTOR = 4;
 
 /** The key that holds an app's not-yet-started rebuild on a host. */
 export const pendingKey = (queues: NetqQueues, host: string, app: string) => queues.keys.pending(`${host}.${app}`);
@@ -29,7 +30,8 @@ export async function forgetPending(queues: NetqQueues, host: string, app: strin
  * Asks for a rebuild of an app. Requests merge: while one rebuild of the app is waiting (not yet
  * started), every request gets that same job, so all its requesters get its result. Once it starts, the
  * next request makes a new job, which runs after it (the app lock) and sees the newer state.
- * `delayMs` debounces: the job waits that long, and requests in the window merge into it.
+ * `delayMs` debounces (trailing): the job waits that long after the latest debounced request, but never
+ * more than MAX_WAIT_FACTOR windows after the first, so a steady stream of requests cannot starve it.
  */
 export async function enqueueRebuild(
   queues: NetqQueues,
@@ -56,6 +58,12 @@ export async function enqueueRebuild(
     if (isNew === 1 || tries > 0) return job;
     // A merge into a job that already finished (or vanished) would hand back an old result: start afresh.
     const state = await job.getState();
+    if (state === 'delayed' && opts.delayMs) {
+      const deadline = job.timestamp + MAX_WAIT_FACTOR * opts.delayMs;
+      const delay = Math.min(opts.delayMs, deadline - Date.now());
+      // it may start meanwhile; then this request simply joined it in time
+      if (delay > 0) await job.changeDelay(delay).catch(() => {});
+    }
     if (state !== 'completed' && state !== 'failed' && state !== 'unknown') return job;
     await queues.redis.eval(FORGET_PENDING, 1, key, jobId);
   }

@@ -37,6 +37,8 @@ export const registerRebuild: RegisterCommand = (program, ctx) => {
           {
             wait: flags.wait,
             timeoutMs: flags.timeout * 1000,
+            // --no-wait requests come from deploy hooks in bursts: debounce them like Docker events
+            ...(flags.wait ? {} : { delayMs: config.debounceMs }),
           },
         ),
       );
