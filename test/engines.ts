@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import Docker from 'dockerode';
 import { IMAGE } from './helpers.js';
 
@@ -90,9 +90,11 @@ export class NamespaceEngine {
     this.child = undefined;
   }
 
-  /** Stops dockerd and removes the namespace. */
+  /** Stops dockerd and removes the namespace and the engine's data. */
   async destroy(): Promise<void> {
     await this.stop();
+    rmSync(`/var/lib/docker-${this.name}`, { recursive: true, force: true });
+    rmSync(`/var/run/docker-${this.name}`, { recursive: true, force: true });
     try {
       execFileSync('ip', ['netns', 'del', this.name]);
     } catch {
