@@ -1,44 +1,13 @@
-import { Command, CommanderError } from 'commander';
+import { CommanderError } from 'commander';
 import { type Config, loadConfig } from '../src/config.js';
 import { BadInputError, ConfigError, coerceError, ExitError, NetqError } from '../src/errors.js';
-import { registerHosts } from './commands/hosts.js';
-import { registerNetworks } from './commands/networks.js';
-import { registerRebuild } from './commands/rebuild.js';
-import { registerReport } from './commands/report.js';
-import { registerServe } from './commands/serve.js';
-import { registerSet } from './commands/set.js';
-import type { CommandContext, RegisterCommand } from './commands/shared.js';
-import { registerWorker } from './commands/worker.js';
+import { buildProgram } from './program.js';
 
 /**
  * The `netq` command. This file is the only place that exits: commands return or throw, and
  * `run` maps errors to exit codes (bad input and unreachable services 1; rebuilds: the number of
  * failed containers, 255 at most).
  */
-
-/** Every command, in the order `netq --help` lists them. */
-const COMMANDS: RegisterCommand[] = [
-  registerWorker,
-  registerServe,
-  registerRebuild,
-  registerReport,
-  registerSet,
-  registerNetworks,
-  registerHosts,
-];
-
-export function buildProgram(ctx: CommandContext): Command {
-  const program = new Command('netq')
-    .description("Dokku's network plugin as a job queue: rebuild container network config through BullMQ workers")
-    .showHelpAfterError(false)
-    .exitOverride()
-    .configureOutput({
-      // commander's errors, as one line in netq's own form: `netq: unknown option '--x'`
-      outputError: (str, write) => write(`netq: ${(str.split('\n')[0] ?? str).replace(/^error: /, '')}\n`),
-    });
-  for (const register of COMMANDS) register(program, ctx);
-  return program;
-}
 
 function forceExit(code: number): never {
   process.exit(code);

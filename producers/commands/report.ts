@@ -28,6 +28,7 @@ function pickFlag(args: string[]): { app?: string; flag?: string } {
 export const registerReport: RegisterCommand = (program, ctx) => {
   program
     .command('network:report')
+    .usage('[<app>|--global] [--format text|json] [<flag>]')
     .description('show the network properties and listeners of an app, of every app, or of --global')
     .argument('[app-and-flag...]', 'an app, and optionally one report flag such as --network-web-listeners')
     .option('--global', 'show the global properties')

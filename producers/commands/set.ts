@@ -18,6 +18,7 @@ interface SetFlags extends WaitFlags {
 export const registerSet: RegisterCommand = (program, ctx) => {
   program
     .command('network:set')
+    .usage('<app>|--global <key> [<value>...] [--no-apply]')
     .description('set (or, with no value, clear) a network property of an app or of --global')
     .argument('<app-or-key>', 'the app, or with --global the key')
     .argument('[key-and-values...]', 'the key and its values')

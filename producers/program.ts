@@ -1,0 +1,36 @@
+import { Command } from 'commander';
+import { registerHelp } from './commands/help.js';
+import { registerHosts } from './commands/hosts.js';
+import { registerNetworks } from './commands/networks.js';
+import { registerRebuild } from './commands/rebuild.js';
+import { registerReport } from './commands/report.js';
+import { registerServe } from './commands/serve.js';
+import { registerSet } from './commands/set.js';
+import type { CommandContext, RegisterCommand } from './commands/shared.js';
+import { registerWorker } from './commands/worker.js';
+
+/** Every command, in the order `netq --help` lists them. */
+const COMMANDS: RegisterCommand[] = [
+  registerWorker,
+  registerServe,
+  registerRebuild,
+  registerReport,
+  registerSet,
+  registerNetworks,
+  registerHosts,
+  registerHelp,
+];
+
+/** The `netq` program: every command registered, errors as one line. Nothing here exits. */
+export function buildProgram(ctx: CommandContext): Command {
+  const program = new Command('netq')
+    .description("Dokku's network plugin as a job queue: rebuild container network config through BullMQ workers")
+    .showHelpAfterError(false)
+    .exitOverride()
+    .configureOutput({
+      // commander's errors, as one line in netq's own form: `netq: unknown option '--x'`
+      outputError: (str, write) => write(`netq: ${(str.split('\n')[0] ?? str).replace(/^error: /, '')}\n`),
+    });
+  for (const register of COMMANDS) register(program, ctx);
+  return program;
+}
