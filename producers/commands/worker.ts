@@ -1,5 +1,4 @@
 import { createLogger } from '../../src/logger.js';
-import { startWorkerPool } from '../../workers/pool.js';
 import type { RegisterCommand } from './shared.js';
 
 /** `netq worker`: serve this host's queues until SIGTERM/SIGINT; a second signal exits at once. */
@@ -10,6 +9,8 @@ export const registerWorker: RegisterCommand = (program, ctx) => {
     .action(async () => {
       const config = ctx.getConfig();
       const logger = createLogger(config.logLevel);
+      // loaded here, not at start-up: dockerode and the workers cost every other command ~0.3 s
+      const { startWorkerPool } = await import('../../workers/pool.js');
       const pool = await startWorkerPool({ config, logger });
       await new Promise<void>((resolve) => {
         const stop = (signal: NodeJS.Signals) => {
