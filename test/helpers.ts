@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Docker from 'dockerode';
 import { Redis } from 'ioredis';
+import { afterAll, afterEach, expect } from 'vitest';
 import { type Config, loadConfig } from '../src/config.js';
 import { silentLogger } from '../src/logger.js';
 import { NetqQueues } from '../src/queue.js';
@@ -48,6 +49,10 @@ export interface ContainerSpec {
   start?: boolean;
   /** false: no com.dokku.dyno label (the name gives proc and index) */
   dynoLabel?: boolean;
+  /** the engine to create it on (default: the machine's) */
+  engine?: Docker;
+  /** restart policy always: the container comes back with its engine, as Dokku's do */
+  restartAlways?: boolean;
 }
 
 /** Creates (and by default starts) a Dokku-labelled busybox container serving HTTP on 5000. */
@@ -62,7 +67,7 @@ export async function createAppContainer(spec: ContainerSpec): Promise<Docker.Co
     [RUN_LABEL]: runId,
   };
   if (spec.dynoLabel !== false) labels['com.dokku.dyno'] = `${proc}.${index}`;
-  const c = await docker.createContainer({
+  const c = await (spec.engine ?? docker).createContainer({
     name: `${spec.app}.${proc}.${index}`,
     Image: IMAGE,
     Cmd: ['/bin/httpd', '-f', '-p', String(exposed[0] ?? 5000)],
@@ -70,7 +75,11 @@ export async function createAppContainer(spec: ContainerSpec): Promise<Docker.Co
     Labels: labels,
     ExposedPorts: Object.fromEntries(exposed.map((p) => [`${p}/tcp`, {}])),
     // an init process so that SIGTERM stops httpd at once (PID 1 ignores it otherwise)
-    HostConfig: { NetworkMode: spec.networkMode ?? 'bridge', Init: true },
+    HostConfig: {
+      NetworkMode: spec.networkMode ?? 'bridge',
+      Init: true,
+      ...(spec.restartAlways ? { RestartPolicy: { Name: 'always' } } : {}),
+    },
   });
   if (spec.start !== false) await c.start();
   return c;
@@ -121,6 +130,26 @@ export async function countKeys(config: Config): Promise<number> {
   } finally {
     redis.disconnect();
   }
+}
+
+/**
+ * Per-test environments for a test file: each call gives a fresh prefix; after each test the pools are
+ * closed (and checked closed), the run's containers removed (with `docker`), and the prefixes' keys deleted.
+ */
+export function useTestEnvs(opts: { docker?: boolean } = {}) {
+  const envs: Record<string, string>[] = [];
+  afterEach(async () => {
+    await closePools();
+    expect(openPools()).toBe(0);
+    if (opts.docker) await cleanupDocker();
+    for (const e of envs.splice(0)) await cleanupPrefix(configOf(e));
+  });
+  afterAll(cleanupDocker);
+  return (extra: Record<string, string> = {}) => {
+    const e = testEnv(extra);
+    envs.push(e);
+    return e;
+  };
 }
 
 /** Pools started by a test; `closeAll` in afterEach closes them, and `openPools` checks none leaked. */

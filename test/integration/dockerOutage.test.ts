@@ -7,10 +7,9 @@ import {
   cleanupPrefix,
   closePools,
   configOf,
-  IMAGE,
+  createAppContainer,
   openPools,
   producer,
-  RUN_LABEL,
   runId,
   scopeLabel,
   startPool,
@@ -37,23 +36,8 @@ afterEach(async () => {
 });
 afterAll(() => engine.destroy());
 
-async function appOnEngine(app: string) {
-  const c = await engine.docker.createContainer({
-    name: `${app}.web.1`,
-    Image: IMAGE,
-    Cmd: ['/bin/httpd', '-f', '-p', '5000'],
-    Labels: {
-      'com.dokku.app-name': app,
-      'com.dokku.container-type': 'deploy',
-      'com.dokku.dyno': 'web.1',
-      [RUN_LABEL]: runId,
-    },
-    // the container comes back with its engine, as Dokku's do
-    HostConfig: { Init: true, RestartPolicy: { Name: 'always' } },
-  });
-  await c.start();
-  return c;
-}
+/** An app container on the test engine that comes back with it, as Dokku's do. */
+const appOnEngine = (app: string) => createAppContainer({ app, engine: engine.docker, restartAlways: true });
 
 /** Waits until the host's scan has listed its apps and added their jobs. */
 async function scanned(q: ReturnType<typeof producer>, prefix: string) {

@@ -1,20 +1,17 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { rebuild } from '../../producers/client.js';
 import { DockerodeEngine } from '../../src/docker/engine.js';
 import { NamespaceEngine } from '../engines.js';
 import {
   appName,
-  cleanupDocker,
-  cleanupPrefix,
   closePools,
   configOf,
   createAppContainer,
   createTestNetwork,
   docker,
   IMAGE,
-  openPools,
   producer,
   RUN_LABEL,
   runId,
@@ -22,23 +19,11 @@ import {
   startPool,
   storedListeners,
   tempDir,
-  testEnv,
   until,
+  useTestEnvs,
 } from '../helpers.js';
 
-const envs: Record<string, string>[] = [];
-function env(extra: Record<string, string> = {}) {
-  const e = testEnv(extra);
-  envs.push(e);
-  return e;
-}
-afterEach(async () => {
-  await closePools();
-  expect(openPools()).toBe(0);
-  await cleanupDocker();
-  for (const e of envs.splice(0)) await cleanupPrefix(configOf(e));
-});
-afterAll(cleanupDocker);
+const env = useTestEnvs({ docker: true });
 
 const bridgeIp = async (id: string) =>
   (await docker.getContainer(id).inspect()).NetworkSettings.Networks.bridge?.IPAddress ?? '';
@@ -94,7 +79,7 @@ describe('the Docker event watcher', () => {
   });
 
   it('gives exactly one rebuild for 50 events of one app within the window', async () => {
-    const e = env({ NETQ_DEBOUNCE_MS: '4000' });
+    const e = env({ NETQ_DEBOUNCE_MS: '8000' });
     const config = configOf(e);
     const app = appName('burst');
     const web = await createAppContainer({ app, proc: 'web', index: 1 });
@@ -117,7 +102,7 @@ describe('the Docker event watcher', () => {
         await net.connect({ Container: web.id });
         await net.disconnect({ Container: web.id, Force: true });
       }
-      expect(Date.now() - burstStart).toBeLessThan(4000); // the 50 events fit in the window
+      expect(Date.now() - burstStart).toBeLessThan(8000); // the 50 events fit in the window
       await until('the merged rebuild', async () => (runs.length >= 2 ? true : undefined), 20_000);
       await until('idle queue', async () => {
         const c = await q.rebuildQueue('local').getJobCounts('active', 'waiting', 'delayed');
@@ -137,19 +122,7 @@ describe('the Docker event watcher', () => {
       const e = env({ NETQ_DEBOUNCE_MS: '100' });
       const config = configOf(e);
       const app = appName('reboot');
-      const c = await engine.docker.createContainer({
-        name: `${app}.web.1`,
-        Image: IMAGE,
-        Cmd: ['/bin/httpd', '-f', '-p', '5000'],
-        Labels: {
-          'com.dokku.app-name': app,
-          'com.dokku.container-type': 'deploy',
-          'com.dokku.dyno': 'web.1',
-          [RUN_LABEL]: runId,
-        },
-        HostConfig: { RestartPolicy: { Name: 'always' }, Init: true },
-      });
-      await c.start();
+      const c = await createAppContainer({ app, engine: engine.docker, restartAlways: true });
       const pool = await startPool(
         { ...config, dockerHost: engine.dockerHost },
         { watchEvents: true, docker: new DockerodeEngine(engine.dockerHost, scopeLabel) },

@@ -12,11 +12,9 @@ import {
   closePools,
   configOf,
   createAppContainer,
-  IMAGE,
   openPools,
   producer,
   ROOT,
-  RUN_LABEL,
   runCli,
   runId,
   scopeLabel,
@@ -50,22 +48,7 @@ afterAll(async () => {
 });
 
 /** An app container on the second engine. */
-async function h2Container(app: string, index = 1) {
-  const c = await h2.docker.createContainer({
-    name: `${app}.web.${index}`,
-    Image: IMAGE,
-    Cmd: ['/bin/httpd', '-f', '-p', '5000'],
-    Labels: {
-      'com.dokku.app-name': app,
-      'com.dokku.container-type': 'deploy',
-      'com.dokku.dyno': `web.${index}`,
-      [RUN_LABEL]: runId,
-    },
-    HostConfig: { Init: true },
-  });
-  await c.start();
-  return c;
-}
+const h2Container = (app: string, index = 1) => createAppContainer({ app, index, engine: h2.docker });
 
 describe('across hosts', () => {
   it("runs each host's apps on that host's worker only, and sums both hosts in one summary", async () => {

@@ -1,30 +1,8 @@
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { rebuild } from '../../producers/client.js';
-import {
-  appName,
-  cleanupDocker,
-  cleanupPrefix,
-  closePools,
-  configOf,
-  createAppContainer,
-  openPools,
-  producer,
-  startPool,
-  testEnv,
-} from '../helpers.js';
+import { appName, configOf, createAppContainer, producer, startPool, useTestEnvs } from '../helpers.js';
 
-const envs: Record<string, string>[] = [];
-function env(extra: Record<string, string> = {}) {
-  const e = testEnv(extra);
-  envs.push(e);
-  return e;
-}
-afterEach(async () => {
-  await closePools();
-  expect(openPools()).toBe(0);
-  for (const e of envs.splice(0)) await cleanupPrefix(configOf(e));
-});
-afterAll(cleanupDocker);
+const env = useTestEnvs();
 
 describe('rebuild requests merge', () => {
   it('requests that arrive while a rebuild waits merge into it, and every waiting requester gets its result', async () => {

@@ -1,39 +1,23 @@
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { propertiesKey } from '../../src/store/propertyStore.js';
 import {
   appName,
-  cleanupDocker,
-  cleanupPrefix,
-  closePools,
   configOf,
   createAppContainer,
   createTestNetwork,
   docker,
-  openPools,
   probe,
   producer,
   runCli,
   runId,
   startPool,
   storedListeners,
-  testEnv,
+  useTestEnvs,
 } from '../helpers.js';
 
-const envs: Record<string, string>[] = [];
-function env(extra: Record<string, string> = {}) {
-  const e = testEnv({ NETQ_WAIT_TO_RETIRE_MS: '500', ...extra });
-  envs.push(e);
-  return e;
-}
-
-afterEach(async () => {
-  await closePools();
-  expect(openPools()).toBe(0);
-  await cleanupDocker();
-  for (const e of envs.splice(0)) await cleanupPrefix(configOf(e));
-});
-afterAll(cleanupDocker);
+const newEnv = useTestEnvs({ docker: true });
+const env = (extra: Record<string, string> = {}) => newEnv({ NETQ_WAIT_TO_RETIRE_MS: '500', ...extra });
 
 async function rawProps(e: Record<string, string>, scope: string): Promise<Record<string, string>> {
   const config = configOf(e);

@@ -1,36 +1,19 @@
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { rebuildall } from '../../producers/client.js';
 import { DockerodeEngine } from '../../src/docker/engine.js';
 import type { RebuildallResult } from '../../src/types.js';
 import {
   appName,
-  cleanupDocker,
-  cleanupPrefix,
-  closePools,
   configOf,
   createAppContainer,
-  openPools,
   producer,
   runCli,
   scopeLabel,
   startPool,
-  testEnv,
+  useTestEnvs,
 } from '../helpers.js';
 
-const envs: Record<string, string>[] = [];
-function env(extra: Record<string, string> = {}) {
-  const e = testEnv(extra);
-  envs.push(e);
-  return e;
-}
-
-afterEach(async () => {
-  await closePools();
-  expect(openPools()).toBe(0);
-  await cleanupDocker();
-  for (const e of envs.splice(0)) await cleanupPrefix(configOf(e));
-});
-afterAll(cleanupDocker);
+const env = useTestEnvs({ docker: true });
 
 describe('network:rebuildall', () => {
   it('counts the containers that cannot be configured and still configures the other apps', async () => {

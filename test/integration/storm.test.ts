@@ -1,30 +1,12 @@
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { rebuild } from '../../producers/client.js';
-import {
-  appName,
-  cleanupDocker,
-  cleanupPrefix,
-  closePools,
-  configOf,
-  createAppContainer,
-  openPools,
-  producer,
-  startPool,
-  testEnv,
-} from '../helpers.js';
+import { appName, configOf, createAppContainer, producer, startPool, useTestEnvs } from '../helpers.js';
 
-const envs: Record<string, string>[] = [];
-afterEach(async () => {
-  await closePools();
-  expect(openPools()).toBe(0);
-  for (const e of envs.splice(0)) await cleanupPrefix(configOf(e));
-});
-afterAll(cleanupDocker);
+const env = useTestEnvs();
 
 describe('a deploy-hook storm', () => {
   it('1,000 rebuild requests over 50 apps: each app rebuilt after its last request, at most twice, all answered', async () => {
-    const e = testEnv({ NETQ_CONCURRENCY: '8' });
-    envs.push(e);
+    const e = env({ NETQ_CONCURRENCY: '8' });
     const config = configOf(e);
     const apps = Array.from({ length: 50 }, () => appName('storm'));
     for (let i = 0; i < apps.length; i += 10) {
