@@ -6,6 +6,7 @@ import {
   BadInputError,
   JobFailedError,
   NoWorkerError,
+  quoteInput,
   RedisUnreachableError,
   WaitTimeoutError,
 } from '../src/errors.js';
@@ -56,18 +57,41 @@ export async function ensureRedis(queues: NetqQueues, deadlineMs: number): Promi
   }
 }
 
+/** How long a look-up after a wait may take: commands to a Redis that went away wait for ever. */
+const LOOKUP_DEADLINE_MS = 2_000;
+
+/** A Redis look-up after the wait ended, failing (naming REDIS_URL) when Redis is gone instead of hanging. */
+async function lookup<T>(queues: NetqQueues, what: string, fn: () => Promise<T>): Promise<T> {
+  const lost = () =>
+    new RedisUnreachableError(
+      `lost Redis at REDIS_URL=${redactUrl(queues.config.redisUrl)} while waiting for ${what} (the job stays queued)`,
+    );
+  if (queues.redis.status !== 'ready') throw lost();
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      fn(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(lost()), LOOKUP_DEADLINE_MS);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 async function waitFor<T>(job: Job, queues: NetqQueues, queue: string, timeoutMs: number, what: string): Promise<T> {
   const events = await queues.queueEvents(queue);
   try {
     return (await job.waitUntilFinished(events, timeoutMs)) as T;
   } catch (err) {
-    const state = await job.getState().catch(() => 'unknown');
+    const state = await lookup(queues, what, () => job.getState().catch(() => 'unknown'));
     if (state === 'failed') {
-      const fresh = await queues.queue(queue).getJob(String(job.id));
+      const fresh = await lookup(queues, what, () => queues.queue(queue).getJob(String(job.id)));
       throw new JobFailedError(`${what} failed: ${fresh?.failedReason ?? (err as Error).message}`, { cause: err });
     }
     if (state === 'completed') {
-      const fresh = await queues.queue(queue).getJob(String(job.id));
+      const fresh = await lookup(queues, what, () => queues.queue(queue).getJob(String(job.id)));
       return fresh?.returnvalue as T;
     }
     throw new WaitTimeoutError(
@@ -117,7 +141,7 @@ export async function rebuild(
   opts: WaitOptions,
 ): Promise<Enqueued<RebuildResult>> {
   const problem = appNameProblem(input.app);
-  if (problem) throw new BadInputError(`invalid app name ${JSON.stringify(input.app)}: ${problem}`);
+  if (problem) throw new BadInputError(`invalid app name ${quoteInput(input.app)}: ${problem}`);
   const host = await resolveHost(queues, input.app, input.host);
   const name = queueName.rebuild(host);
   if (opts.wait) await queues.queueEvents(name);
@@ -140,7 +164,7 @@ export async function rebuildEverywhere(
   opts: WaitOptions,
 ): Promise<{ jobIds: string[]; results?: RebuildResult[] }> {
   const problem = appNameProblem(input.app);
-  if (problem) throw new BadInputError(`invalid app name ${JSON.stringify(input.app)}: ${problem}`);
+  if (problem) throw new BadInputError(`invalid app name ${quoteInput(input.app)}: ${problem}`);
   const hosts = await resolveHosts(queues, input.app, input.host);
   const done = await Promise.all(hosts.map((host) => rebuild(queues, { app: input.app, host }, opts)));
   const jobIds = done.map((d) => d.jobId);

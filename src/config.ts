@@ -16,6 +16,16 @@ const int = (min: number, max: number, dflt: number) =>
     .pipe(z.number().int().min(min).max(max))
     .prefault(String(dflt));
 
+/**
+ * A URL that ioredis reads as meant: with a host (`redis://` alone would quietly mean 127.0.0.1:6379)
+ * and a db that is a number (`/abc` becomes `SELECT NaN`).
+ */
+function isRedisUrl(value: string): boolean {
+  if (!URL.canParse(value)) return true; // z.url() reports it
+  const u = new URL(value);
+  return u.hostname !== '' && /^\/?\d{0,5}$/.test(u.pathname);
+}
+
 /** `host:port` or `[ipv6]:port` → host (without brackets) and port; undefined when malformed. */
 function parseListen(value: string): { host: string; port: number } | undefined {
   const m = value.match(/^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/);
@@ -35,6 +45,7 @@ export const envSchema = z.object({
     .string()
     .regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL')
     .pipe(z.url())
+    .refine(isRedisUrl, 'expected redis://[[user]:password@]host[:port][/db] with a host and a numeric db')
     .default('redis://127.0.0.1:6379')
     .describe('Redis that holds the queues and the network config'),
   NETQ_REDIS_SENTINELS: z

@@ -44,6 +44,15 @@ export class ExitError extends NetqError {
   }
 }
 
+/**
+ * A value as a one-line message shows it: JSON-quoted, so control characters are visible escapes,
+ * and clipped, so a 10k-character argument does not come back in full.
+ */
+export function quoteInput(value: unknown, max = 64): string {
+  const s = typeof value === 'string' ? value : String(value);
+  return JSON.stringify(s.length > max ? `${s.slice(0, max)}…` : s);
+}
+
 /** Turns anything thrown into an Error, keeping the original as `cause`. */
 export function coerceError(err: unknown): Error {
   if (err instanceof Error) return err;

@@ -24,6 +24,17 @@ export const hostIdSchema = z
 const runIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'run id must be 1-64 letters, digits, "_" or "-"');
 const containerIdSchema = z.string().regex(/^[a-f0-9]{12,64}$/, 'container id must be 12-64 hex digits');
 
+/**
+ * zod's records skip an own `__proto__` key (what JSON.parse makes of `{"__proto__": …}`) instead of
+ * refusing it: a payload carrying one is refused here, so that it fails rather than runs without it.
+ */
+function refuseProtoKey(value: unknown, ctx: z.RefinementCtx): unknown {
+  if (typeof value === 'object' && value !== null && Object.hasOwn(value, '__proto__')) {
+    ctx.addIssue({ code: 'custom', message: 'key "__proto__" is not allowed', input: value });
+  }
+  return value;
+}
+
 export const rebuildJobSchema = z.strictObject({
   app: appNameSchema,
   host: hostIdSchema,
@@ -40,7 +51,7 @@ export const scanJobSchema = z.strictObject({
   /** process step, kept in the job so a re-run after a stall does not add children twice */
   step: z.enum(['initial', 'waiting']).default('initial'),
   /** app -> container names the scan saw, to count them as failed if the app's job fails for good */
-  seen: z.record(appNameSchema, z.array(z.string().max(255)).max(10_000)).optional(),
+  seen: z.preprocess(refuseProtoKey, z.record(appNameSchema, z.array(z.string().max(255)).max(10_000))).optional(),
 });
 export type ScanJob = z.infer<typeof scanJobSchema>;
 
@@ -50,12 +61,17 @@ export const summaryJobSchema = z.strictObject({
 });
 export type SummaryJob = z.infer<typeof summaryJobSchema>;
 
-/** First line of a zod error, naming the field: `app: app name is empty`. */
+const clip = (s: string, max: number) => (s.length <= max ? s : `${s.slice(0, max - 1)}…`);
+
+/**
+ * First issue of a zod error, naming the field: `app: app name is empty`. Bounded, since a message can
+ * quote the input (`Unrecognized key: "<a 1 MB key>"`) and ends up in failedReason, logs and replies.
+ */
 export function describeZodError(error: z.ZodError): string {
   const issue = error.issues[0];
   if (!issue) return 'invalid payload';
-  const where = issue.path.length ? `${issue.path.join('.')}: ` : '';
-  return `${where}${issue.message}`;
+  const where = issue.path.length ? `${issue.path.map((p) => clip(String(p), 64)).join('.')}: ` : '';
+  return clip(`${where}${issue.message}`.replace(/[\r\n]+/g, ' '), 240);
 }
 
 /**

@@ -99,6 +99,9 @@ export function createRedis(target: string | RedisTarget, extra: Partial<RedisOp
   return new Redis(t.redisUrl, redisOptions(extra));
 }
 
+/** How long close() waits for queues and event readers to close before it drops the connections. */
+const CLOSE_DEADLINE_MS = 5_000;
+
 /**
  * The shared base of producers and workers: one Redis connection, the prefix, the queues by name
  * and an idempotent close(). Producers touch only Queue/FlowProducer/QueueEvents through it.
@@ -159,6 +162,8 @@ export class NetqQueues {
     let ev = this.events.get(name);
     if (!ev) {
       const conn = duplicateClient(this.redis);
+      // without a listener ioredis prints "Unhandled error event" on every failed reconnect
+      conn.on('error', () => {});
       this.dupes.push(conn);
       ev = new QueueEvents(name, { connection: conn, prefix: this.prefix });
       ev.on('error', () => {});
@@ -189,7 +194,14 @@ export class NetqQueues {
       for (const ev of this.events.values()) closers.push(ev.close().catch(() => {}));
       for (const q of this.queues.values()) closers.push(q.close().catch(() => {}));
       if (this.flow) closers.push(this.flow.close().catch(() => {}));
-      await Promise.all(closers);
+      // A Redis that is gone answers none of them (BullMQ's QueueEvents.close then waits for ever): give
+      // them a bounded time, none when the connection is down, and drop the connections.
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, this.redis.status === 'ready' ? CLOSE_DEADLINE_MS : 0);
+      });
+      await Promise.race([Promise.all(closers), deadline]);
+      clearTimeout(timer);
       for (const d of this.dupes) d.disconnect();
       this.redis.disconnect();
     })();

@@ -1,5 +1,6 @@
 import { type Job, UnrecoverableError, WaitingChildrenError } from 'bullmq';
 import { appNameProblem } from '../src/appName.js';
+import { quoteInput } from '../src/errors.js';
 import { describeZodError, JOB, type ScanJob, scanJobSchema } from '../src/jobs.js';
 import type { RebuildResult } from '../src/types.js';
 import type { WorkerContext } from './context.js';
@@ -19,6 +20,9 @@ export const runChildId = (runId: string, host: string, app: string) => `${runId
  */
 export function scanProcessor(ctx: WorkerContext) {
   return async (job: Job<ScanJob, ScanResult>, token?: string): Promise<ScanResult> => {
+    if (job.name !== JOB.scan) {
+      throw new UnrecoverableError(`unknown scan job ${quoteInput(job.name)}`);
+    }
     const parsed = scanJobSchema.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError(`bad scan job: ${describeZodError(parsed.error)}`);
     let data = parsed.data;

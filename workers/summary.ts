@@ -1,5 +1,6 @@
 import { type Job, UnrecoverableError } from 'bullmq';
-import { describeZodError, type SummaryJob, summaryJobSchema } from '../src/jobs.js';
+import { quoteInput } from '../src/errors.js';
+import { describeZodError, JOB, type SummaryJob, summaryJobSchema } from '../src/jobs.js';
 import type { RebuildallResult } from '../src/types.js';
 import type { WorkerContext } from './context.js';
 import type { ScanResult } from './scan.js';
@@ -7,10 +8,21 @@ import type { ScanResult } from './scan.js';
 /** The root of a rebuildall: runs once every host's scan has finished, and adds everything up. */
 export function summaryProcessor(ctx: WorkerContext) {
   return async (job: Job<SummaryJob, RebuildallResult>): Promise<RebuildallResult> => {
+    if (job.name !== JOB.summary) {
+      throw new UnrecoverableError(`unknown summary job ${quoteInput(job.name)}`);
+    }
     const parsed = summaryJobSchema.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError(`bad summary job: ${describeZodError(parsed.error)}`);
     const scans = Object.values((await job.getChildrenValues()) as Record<string, ScanResult>);
     const failed = await job.getIgnoredChildrenFailures();
+    // A summary runs once every scan child has finished, one way or the other; one without them was not
+    // added as the root of a rebuildall, and adding up nothing would report its hosts as all fine.
+    const heard = scans.length + Object.keys(failed).length;
+    if (heard < parsed.data.hosts.length) {
+      throw new UnrecoverableError(
+        `summary of run ${parsed.data.runId} has results from ${heard} of ${parsed.data.hosts.length} hosts: it is not the root of a rebuildall`,
+      );
+    }
     const results = scans
       .flatMap((s) => s.results)
       .sort((a, b) => a.app.localeCompare(b.app) || a.host.localeCompare(b.host));

@@ -1,9 +1,8 @@
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
-import { BadInputError, ExitError } from '../../src/errors.js';
+import { BadInputError, ExitError, quoteInput } from '../../src/errors.js';
 import {
   describeZodError,
-  hostIdSchema,
   JOB,
   type NetworkJob,
   type NetworkListJob,
@@ -20,7 +19,7 @@ import {
 } from '../../workers/control/networks.js';
 import { hostForCommand, runControl } from '../client.js';
 import { formatNetworkInfo, formatNetworkList } from '../format-networks.js';
-import { formatOption, print, type RegisterCommand, timeoutOption, withQueues } from './shared.js';
+import { checkHost, formatOption, print, type RegisterCommand, timeoutOption, withQueues } from './shared.js';
 
 interface NetworkFlags {
   host?: string;
@@ -32,15 +31,7 @@ interface NetworkFlags {
 function checkNetworkName(network: string): void {
   const parsed = networkNameSchema.safeParse(network);
   if (!parsed.success) {
-    throw new BadInputError(`invalid network name ${JSON.stringify(network)}: ${describeZodError(parsed.error)}`);
-  }
-}
-
-function checkHost(host: string | undefined): void {
-  if (host === undefined) return;
-  const parsed = hostIdSchema.safeParse(host);
-  if (!parsed.success) {
-    throw new BadInputError(`invalid --host ${JSON.stringify(host)}: ${describeZodError(parsed.error)}`);
+    throw new BadInputError(`invalid network name ${quoteInput(network)}: ${describeZodError(parsed.error)}`);
   }
 }
 

@@ -1,10 +1,18 @@
 import { appNameProblem } from '../../src/appName.js';
-import { BadInputError, ExitError } from '../../src/errors.js';
+import { BadInputError, ExitError, quoteInput } from '../../src/errors.js';
 import type { RebuildResult } from '../../src/types.js';
 import { rebuildall, rebuildEverywhere } from '../client.js';
 import { exitCodeOf, formatRebuild, formatRebuildall } from '../format.js';
 import { rebuildallProgressBar } from '../progress.js';
-import { formatOption, print, type RegisterCommand, timeoutOption, type WaitFlags, withQueues } from './shared.js';
+import {
+  checkHost,
+  formatOption,
+  print,
+  type RegisterCommand,
+  timeoutOption,
+  type WaitFlags,
+  withQueues,
+} from './shared.js';
 
 function combine(app: string, results: RebuildResult[]) {
   return {
@@ -28,7 +36,8 @@ export const registerRebuild: RegisterCommand = (program, ctx) => {
     .addOption(timeoutOption())
     .action(async (app: string, flags: WaitFlags & { host?: string }) => {
       const problem = appNameProblem(app);
-      if (problem) throw new BadInputError(`invalid app name ${JSON.stringify(app)}: ${problem}`);
+      if (problem) throw new BadInputError(`invalid app name ${quoteInput(app)}: ${problem}`);
+      checkHost(flags.host);
       const config = ctx.getConfig();
       const { jobIds, results } = await withQueues(config, flags.timeout, (q) =>
         rebuildEverywhere(

@@ -1,5 +1,5 @@
 import { appNameProblem } from '../../src/appName.js';
-import { BadInputError } from '../../src/errors.js';
+import { BadInputError, quoteInput } from '../../src/errors.js';
 import { reportJson, reportText } from '../../src/report/buildReport.js';
 import { reportData } from '../reportData.js';
 import { print, type RegisterCommand, withQueues } from './shared.js';
@@ -41,7 +41,7 @@ export const registerReport: RegisterCommand = (program, ctx) => {
       const { app, flag } = pickFlag(args);
       if (app !== undefined) {
         const problem = appNameProblem(app);
-        if (problem) throw new BadInputError(`invalid app name ${JSON.stringify(app)}: ${problem}`);
+        if (problem) throw new BadInputError(`invalid app name ${quoteInput(app)}: ${problem}`);
       }
       const config = ctx.getConfig();
       const reports = await withQueues(config, 30, (q) => reportData(q, { global: flags.global, app }));

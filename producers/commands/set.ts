@@ -1,12 +1,20 @@
 import { appNameProblem } from '../../src/appName.js';
-import { BadInputError, ExitError } from '../../src/errors.js';
+import { BadInputError, ExitError, quoteInput } from '../../src/errors.js';
 import { JOB, type SetResult, setJobSchema } from '../../src/jobs.js';
 import { GLOBAL_SCOPE } from '../../src/properties/properties.js';
 import { validateProperty } from '../../src/properties/validateProperty.js';
 import type { RebuildallResult, RebuildResult } from '../../src/types.js';
 import { hostForCommand, resolveHost, runControl, waitForJob } from '../client.js';
 import { exitCodeOf, formatRebuild, formatRebuildall } from '../format.js';
-import { formatOption, print, type RegisterCommand, timeoutOption, type WaitFlags, withQueues } from './shared.js';
+import {
+  checkHost,
+  formatOption,
+  print,
+  type RegisterCommand,
+  timeoutOption,
+  type WaitFlags,
+  withQueues,
+} from './shared.js';
 
 interface SetFlags extends WaitFlags {
   global?: boolean;
@@ -32,10 +40,11 @@ export const registerSet: RegisterCommand = (program, ctx) => {
       const [scope, key, values] = flags.global ? [GLOBAL_SCOPE, first, rest] : [first, rest[0] ?? '', rest.slice(1)];
       if (!flags.global) {
         const problem = appNameProblem(scope);
-        if (problem) throw new BadInputError(`invalid app name ${JSON.stringify(scope)}: ${problem}`);
+        if (problem) throw new BadInputError(`invalid app name ${quoteInput(scope)}: ${problem}`);
         if (key === '') throw new BadInputError('missing the property key (network:set <app> <key> [<value>...])');
       }
       validateProperty(flags.global ? 'global' : 'app', key, values);
+      checkHost(flags.host);
       const config = ctx.getConfig();
       const timeoutMs = flags.timeout * 1000;
       const out = await withQueues(config, flags.timeout, async (q) => {

@@ -1,5 +1,7 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { Config } from '../../src/config.js';
+import { BadInputError, quoteInput } from '../../src/errors.js';
+import { describeZodError, hostIdSchema } from '../../src/jobs.js';
 import { NetqQueues } from '../../src/queue.js';
 import { ensureRedis } from '../client.js';
 
@@ -24,6 +26,15 @@ export function seconds(value: string): number {
     throw new InvalidArgumentError('expected a number of seconds between 0 and 86400');
   }
   return Number(value);
+}
+
+/** Checks a --host value before anything connects: one line, exit 1. */
+export function checkHost(host: string | undefined): void {
+  if (host === undefined) return;
+  const parsed = hostIdSchema.safeParse(host);
+  if (!parsed.success) {
+    throw new BadInputError(`invalid --host ${quoteInput(host)}: ${describeZodError(parsed.error)}`);
+  }
 }
 
 export const formatOption = () =>

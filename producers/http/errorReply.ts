@@ -4,6 +4,7 @@ import {
   coerceError,
   JobFailedError,
   NoWorkerError,
+  quoteInput,
   RedisUnreachableError,
   WaitTimeoutError,
 } from '../../src/errors.js';
@@ -24,7 +25,7 @@ export function statusOf(err: Error): number {
   return 500;
 }
 
-const oneLine = (s: string) => (s.split('\n')[0] ?? '').slice(0, 500);
+const oneLine = (s: string) => (s.split('\n')[0] ?? '').slice(0, 300);
 
 export function errorReply(raw: unknown, request: FastifyRequest, reply: FastifyReply) {
   const err = coerceError(raw);
@@ -34,5 +35,9 @@ export function errorReply(raw: unknown, request: FastifyRequest, reply: Fastify
     return reply.code(500).send({ error: 'internal error (logged by netq serve)' });
   }
   request.log.info({ status, err: err.message }, 'request refused');
-  return reply.code(status).send({ error: oneLine(err.message) });
+  const message =
+    status === 415
+      ? `content type ${quoteInput(request.headers['content-type'] ?? '')} is not supported: send application/json`
+      : oneLine(err.message);
+  return reply.code(status).send({ error: message });
 }

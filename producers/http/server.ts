@@ -1,5 +1,6 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Config } from '../../src/config.js';
+import { BadInputError } from '../../src/errors.js';
 import type { Logger } from '../../src/logger.js';
 import type { NetqQueues } from '../../src/queue.js';
 import { registerApiRoutes } from './apiRoutes.js';
@@ -22,7 +23,18 @@ export interface ServerOptions {
 }
 
 const BODY_LIMIT = 64 * 1024;
+/** fastify's default: a longer path segment (an app name is at most 63) is refused with 414 */
+const MAX_PARAM_LENGTH = 100;
 const QUIET = /^\/(healthz|metrics)(\?|$)/;
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export async function buildServer({ config, queues, logger }: ServerOptions): Promise<FastifyInstance> {
   const app = Fastify({
@@ -34,9 +46,22 @@ export async function buildServer({ config, queues, logger }: ServerOptions): Pr
     // probes and scrapes every few seconds would drown the log; /healthz logs when it is unhealthy
     logController: new LogController({ disableRequestLogging: (request) => QUIET.test(request.url) }),
     bodyLimit: BODY_LIMIT,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // errors the router meets before any route runs: netq's JSON error, without echoing the path
+    frameworkErrors: (err, request, reply) => {
+      const message =
+        err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+          ? `a path segment is longer than ${MAX_PARAM_LENGTH} characters`
+          : err.code === 'FST_ERR_BAD_URL'
+            ? 'the path is not a valid URL (a malformed %-escape)'
+            : err.message;
+      return errorReply(Object.assign(new Error(message), { statusCode: err.statusCode }), request, reply);
+    },
     forceCloseConnections: 'idle',
   });
 
+  // JSON bodies only: text/plain gets a 415 like any other type, not a string body
+  app.removeContentTypeParser('text/plain');
   // an empty JSON body is no body (curl -X POST -H 'content-type: application/json' sends one)
   const json = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
@@ -46,7 +71,12 @@ export async function buildServer({ config, queues, logger }: ServerOptions): Pr
       done(null, undefined);
       return;
     }
-    json(request, text, done);
+    json(request, text, (err, value) => {
+      if (!err) return done(null, value);
+      // fastify says "not valid JSON" for valid JSON that it refuses for its __proto__ or constructor keys
+      if (!isJson(text)) return done(err, undefined);
+      done(new BadInputError('body must not have "__proto__" or "constructor.prototype" keys'), undefined);
+    });
   });
 
   if (config.apiToken !== undefined) app.addHook('onRequest', authHook(config.apiToken));

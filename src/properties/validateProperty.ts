@@ -1,5 +1,5 @@
 import { isIPv4 } from 'node:net';
-import { BadInputError } from '../errors.js';
+import { BadInputError, quoteInput } from '../errors.js';
 import { networkNameSchema } from '../jobs.js';
 import { PROPERTY_KEYS, type PropertyKey } from './properties.js';
 
@@ -12,8 +12,7 @@ export const isPropertyKey = (key: string): key is PropertyKey => (PROPERTY_KEYS
 
 function networkName(value: string): string {
   const r = networkNameSchema.safeParse(value);
-  if (!r.success)
-    throw new BadInputError(`${r.error.issues[0]?.message ?? 'bad network name'}: ${JSON.stringify(value)}`);
+  if (!r.success) throw new BadInputError(`${r.error.issues[0]?.message ?? 'bad network name'}: ${quoteInput(value)}`);
   return value;
 }
 
@@ -50,7 +49,7 @@ export function validateProperty(
     case 'bind-all-interfaces': {
       const v = one(key, values);
       if (v !== 'true' && v !== 'false')
-        throw new BadInputError(`bind-all-interfaces must be true or false, not ${JSON.stringify(v)}`);
+        throw new BadInputError(`bind-all-interfaces must be true or false, not ${quoteInput(v)}`);
       return { key, value: v };
     }
     case 'attach-post-create':
@@ -74,10 +73,10 @@ export function validateProperty(
       if (m?.[1] && m[2]) {
         const port = Number(m[2]);
         if (!(isIPv4(m[1]) || HOSTNAME.test(m[1])) || port < 1 || port > 65535) {
-          throw new BadInputError(`static-web-listener must be host:port or an IP address, not ${JSON.stringify(v)}`);
+          throw new BadInputError(`static-web-listener must be host:port or an IP address, not ${quoteInput(v)}`);
         }
       } else if (!isIPv4(v)) {
-        throw new BadInputError(`static-web-listener must be host:port or an IP address, not ${JSON.stringify(v)}`);
+        throw new BadInputError(`static-web-listener must be host:port or an IP address, not ${quoteInput(v)}`);
       }
       return { key, value: v };
     }
@@ -85,7 +84,7 @@ export function validateProperty(
       const v = one(key, values);
       const labels = v.split('.');
       if (v.length > 253 || !labels.every((l) => TLD_LABEL.test(l))) {
-        throw new BadInputError(`tld must be a DNS suffix such as svc.cluster.local, not ${JSON.stringify(v)}`);
+        throw new BadInputError(`tld must be a DNS suffix such as svc.cluster.local, not ${quoteInput(v)}`);
       }
       return { key, value: v };
     }

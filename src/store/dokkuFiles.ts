@@ -11,7 +11,10 @@ async function appDir(root: string, app: string): Promise<string> {
   const realRoot = await realpath(root);
   const dir = path.join(realRoot, app);
   if (path.dirname(dir) !== realRoot) throw new BadInputError(`app folder ${app} is not inside ${root}`);
-  await mkdir(dir, { recursive: true, mode: 0o755 });
+  // not recursive: the root exists (realpath), and mkdir(2) does not follow a planted (even dangling) symlink
+  await mkdir(dir, { mode: 0o755 }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EEXIST') throw err;
+  });
   const st = await lstat(dir);
   if (!st.isDirectory()) throw new BadInputError(`${dir} is not a folder (a symlink is refused)`);
   return dir;

@@ -19,6 +19,9 @@ async function setProperty(ctx: WorkerContext, job: Job): Promise<SetResult> {
   const parsed = setJobSchema.safeParse(job.data);
   if (!parsed.success) throw new BadInputError(`bad set job: ${describeZodError(parsed.error)}`);
   const { scope, key: rawKey, values, apply, host } = parsed.data;
+  if (host !== ctx.config.hostId) {
+    throw new BadInputError(`set job for host ${host} reached a worker of host ${ctx.config.hostId}`);
+  }
   const isGlobal = scope === GLOBAL_SCOPE;
   const { key, value } = validateProperty(isGlobal ? 'global' : 'app', rawKey, values);
 

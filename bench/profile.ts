@@ -1,0 +1,182 @@
+import { readFile } from 'node:fs/promises';
+import net from 'node:net';
+import type { Redis } from 'ioredis';
+
+/** Monotonic microseconds: the clock of V8's CPU profiles (CLOCK_MONOTONIC), comparable across processes. */
+export const nowUs = () => Number(process.hrtime.bigint() / 1000n);
+
+export interface Window {
+  fromUs: number;
+  toUs: number;
+}
+const inWindow = (t: number, w: Window) => t >= w.fromUs && t <= w.toUs;
+
+/** Counts per key, most first. */
+export function countBy<T>(items: T[], key: (t: T) => string): [string, number][] {
+  const m = new Map<string, number>();
+  for (const it of items) m.set(key(it), (m.get(key(it)) ?? 0) + 1);
+  return [...m].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+}
+
+/**
+ * A unix-socket proxy in front of the Docker engine that records every API request (method and path with
+ * ids replaced by `:id`). Point a worker's DOCKER_HOST at `unix://<path>`.
+ */
+export class DockerCallCounter {
+  readonly calls: { us: number; endpoint: string }[] = [];
+  private readonly server: net.Server;
+  private readonly sockets = new Set<net.Socket>();
+
+  constructor(
+    readonly path: string,
+    upstream = '/var/run/docker.sock',
+  ) {
+    this.server = net.createServer((client) => {
+      const up = net.connect(upstream);
+      this.sockets.add(client).add(up);
+      let pending = '';
+      client.on('data', (chunk: Buffer) => {
+        // request lines only; bodies (JSON) never look like one
+        pending = (pending + chunk.toString('latin1')).slice(-8192);
+        for (const m of pending.matchAll(/(GET|POST|PUT|DELETE|HEAD) (\/\S*) HTTP\/1\.[01]\r\n/g)) {
+          this.calls.push({ us: nowUs(), endpoint: `${m[1]} ${normalisePath(m[2] ?? '')}` });
+        }
+        pending = pending.slice(pending.lastIndexOf('\r\n') + 2);
+      });
+      client.pipe(up).pipe(client);
+      const end = () => {
+        client.destroy();
+        up.destroy();
+        this.sockets.delete(client);
+        this.sockets.delete(up);
+      };
+      client.on('error', end).on('close', end);
+      up.on('error', end).on('close', end);
+    });
+  }
+
+  listen(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.path, () => resolve());
+    });
+  }
+
+  in(w: Window): string[] {
+    return this.calls.filter((c) => inWindow(c.us, w)).map((c) => c.endpoint);
+  }
+
+  close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+function normalisePath(p: string): string {
+  return p
+    .replace(/^\/v\d+\.\d+/, '')
+    .replace(/\?.*$/, '')
+    .replace(/\/[0-9a-f]{12,64}(?=\/|$)/g, '/:id')
+    .replace(/\/containers\/[^/]+\/json$/, '/containers/:id/json');
+}
+
+export interface RedisCall {
+  us: number;
+  command: string;
+  /** 'lua' for commands run inside a script, else the client's address */
+  source: string;
+}
+
+/** Redis MONITOR, keeping only commands that touch one key prefix. Costs Redis time: timings taken with it are off. */
+export class RedisCallCounter {
+  readonly calls: RedisCall[] = [];
+  private monitor: Redis | undefined;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefixTag: string,
+  ) {}
+
+  async start(): Promise<void> {
+    this.monitor = await this.redis.monitor();
+    this.monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      if (!args.some((a) => typeof a === 'string' && a.includes(this.prefixTag))) return;
+      this.calls.push({ us: nowUs(), command: String(args[0]).toLowerCase(), source });
+    });
+  }
+
+  in(w: Window): RedisCall[] {
+    return this.calls.filter((c) => inWindow(c.us, w));
+  }
+
+  stop(): void {
+    this.monitor?.disconnect();
+  }
+}
+
+/** Addresses of the Redis clients connected now (to tell the CLI's new connections from the worker's). */
+export async function clientAddresses(redis: Redis): Promise<Set<string>> {
+  const list = (await redis.client('LIST')) as string;
+  return new Set([...list.matchAll(/ addr=(\S+)/g)].map((m) => m[1] ?? ''));
+}
+
+interface CpuProfile {
+  nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }[];
+  startTime: number;
+  samples: number[];
+  timeDeltas: number[];
+}
+
+export interface CpuSummary {
+  /** sampled ms in the windows */
+  totalMs: number;
+  idleMs: number;
+  byArea: [string, number][];
+  topFunctions: [string, number][];
+}
+
+function areaOf(url: string, fn: string): string {
+  if (fn === '(idle)' || fn === '(program)' || fn === '(garbage collector)' || fn === '(root)') return fn;
+  if (url === '') return '(V8 builtins / native)';
+  if (url.startsWith('node:')) return `node internals (${url.slice(5).split('/')[0]})`;
+  const nm = url.lastIndexOf('/node_modules/');
+  if (nm >= 0) {
+    const parts = url.slice(nm + 14).split('/');
+    return parts[0]?.startsWith('@') ? `${parts[0]}/${parts[1]}` : (parts[0] ?? url);
+  }
+  const dist = url.indexOf('/dist/');
+  if (dist >= 0) return `netq ${url.slice(dist + 6)}`;
+  return url;
+}
+
+/** Self time of a V8 .cpuprofile within the windows, by area (package or netq file) and by function. */
+export async function summariseCpuProfile(file: string, windows: Window[]): Promise<CpuSummary> {
+  const prof = JSON.parse(await readFile(file, 'utf8')) as CpuProfile;
+  const byId = new Map(prof.nodes.map((n) => [n.id, n]));
+  const area = new Map<string, number>();
+  const fns = new Map<string, number>();
+  let t = prof.startTime;
+  let total = 0;
+  let idle = 0;
+  for (let i = 0; i < prof.samples.length; i++) {
+    const dt = prof.timeDeltas[i] ?? 0;
+    t += dt;
+    if (windows.length && !windows.some((w) => inWindow(t, w))) continue;
+    const node = byId.get(prof.samples[i] ?? -1);
+    if (!node) continue;
+    const ms = dt / 1000;
+    total += ms;
+    const { functionName, url, lineNumber } = node.callFrame;
+    const a = areaOf(url, functionName);
+    if (a === '(idle)') {
+      idle += ms;
+      continue;
+    }
+    area.set(a, (area.get(a) ?? 0) + ms);
+    const where = url ? ` ${areaOf(url, functionName)}:${lineNumber + 1}` : '';
+    const key = `${functionName || '(anonymous)'}${where}`;
+    fns.set(key, (fns.get(key) ?? 0) + ms);
+  }
+  const sorted = (m: Map<string, number>) => [...m].sort((a, b) => b[1] - a[1]);
+  return { totalMs: total, idleMs: idle, byArea: sorted(area), topFunctions: sorted(fns).slice(0, 20) };
+}
