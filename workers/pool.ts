@@ -140,17 +140,18 @@ export async function startWorkerPool(opts: PoolOptions): Promise<WorkerPool> {
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
-      clearInterval(timer);
-      watcher?.stop();
-      await reaper.stop();
       // Stop fetching and let active jobs finish; after the grace period close without waiting: their
-      // locks lapse and a worker's stalled-job check hands them back to the queue.
+      // locks lapse and a worker's stalled-job check hands them back to the queue. Paused first, before
+      // anything awaits: a job that completes meanwhile must not fetch the next one.
       let grace: NodeJS.Timeout | undefined;
       const graceOver = new Promise<'grace'>((resolve) => {
         grace = setTimeout(() => resolve('grace'), config.shutdownGraceMs);
         grace.unref();
       });
       const drained = Promise.allSettled(workers.map((w) => w.pause())).then(() => 'drained' as const);
+      clearInterval(timer);
+      watcher?.stop();
+      await reaper.stop();
       const force = (await Promise.race([drained, graceOver])) === 'grace';
       clearTimeout(grace);
       if (force) logger.warn({ graceMs: config.shutdownGraceMs }, 'grace period over: handing active jobs back');
