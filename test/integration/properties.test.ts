@@ -242,7 +242,7 @@ describe('network:set and the bindings', () => {
         apply: false,
       });
       const events = await q.queueEvents('control.local');
-      expect(await good.waitUntilFinished(events, 10_000)).toMatchObject({ value: 'ok.test' });
+      expect(await good.waitUntilFinished(events, 60_000)).toMatchObject({ value: 'ok.test' });
       for (const j of jobs) {
         const done = await queue.getJob(String(j.id));
         expect(await done?.getState()).toBe('failed');
