@@ -510,6 +510,7 @@ async function benchSize(n: number): Promise<SizeResult> {
   openQueues.push(queues);
   say(`worker ${w.pid} registered; ${await settle(w, queues)}`);
 
+  const connectsBefore = await countLogLines(w.log, 'docker event stream connected');
   const warmup = { dokku: Number.NaN } as Record<Contender, number>;
   warmup.onecall = (await runOneCall(n)).ms;
   warmup.netq = (await runNetq(n, queues)).ms;
@@ -539,6 +540,13 @@ async function benchSize(n: number): Promise<SizeResult> {
     say(
       `round ${r}/${rounds}: A ${ms(a.ms)}  B ${ms(b.ms)}  C ${ms(c.ms)} (in queue ${ms(c.queueMs)})  D ${ms(d.ms)} ms; load ${load.at(-1)}`,
     );
+  }
+  const reconnects = (await countLogLines(w.log, 'docker event stream connected')) - connectsBefore;
+  if (reconnects > 0) {
+    notes.push(
+      `${n} apps: the worker's Docker event stream reconnected ${reconnects} times during the rounds; each reconnect queues a host rebuild that may have overlapped a measured round`,
+    );
+    say(`note: ${notes.at(-1)}`);
   }
   const differ = await compareRoots(n);
   if (differ) problem(`${differ} of ${n} apps have different IP./PORT. files from the three contenders`);
@@ -738,8 +746,18 @@ async function machineFacts() {
 
 // ---------------------------------------------------------------- main: comparisons
 
+/** What the comparisons gathered so far: reported at the end, or as a partial report after an error or signal. */
+const gathered = {
+  results: [] as SizeResult[],
+  storm: undefined as StormResult | undefined,
+  rssAfterStorm: undefined as { rssMb: number; hwmMb: number } | undefined,
+  facts: undefined as Awaited<ReturnType<typeof machineFacts>> | undefined,
+  reported: false,
+};
+
 async function main(): Promise<void> {
   const facts = await machineFacts();
+  gathered.facts = facts;
   say(`netq bench (${mode}), run ${runId}: label ${label}, Redis prefixes ${keyPattern}`);
   say(
     `machine: ${facts.nproc} CPUs (${facts.cpu}), ${facts.memoryGiB} GiB, docker ${facts.docker.server} / CLI ${facts.docker.cli}, redis ${facts.redis}, node ${facts.node}, bullmq ${facts.bullmq}; load ${facts.loadAverageAtStart.join(' ')}`,
@@ -747,21 +765,20 @@ async function main(): Promise<void> {
   say(
     `sizes: ${sizes.map((n) => `${n} apps / ${n * 2} containers`).join(', ')}; ${rounds} rounds, alternating A B C D`,
   );
+  say(`netq: commit ${facts.netq}, run from a copy of dist/ taken at the start`);
   for (const n of notes) say(`note: ${n}`);
 
   floor = new QueueFloor(REDIS_URL, `{bench-${runId}-floor}`);
   await interruptible(floor.ready());
 
-  const results: SizeResult[] = [];
-  let stormResult: StormResult | undefined;
-  let rssAfterStorm: { rssMb: number; hwmMb: number } | undefined;
   for (const n of sizes) {
-    results.push(await benchSize(n));
-    if (storm && stormResult === undefined && worker) {
+    gathered.results.push(await benchSize(n));
+    if (storm && gathered.storm === undefined && worker) {
       const stormApps = Math.min(storm.apps, n);
       say(`\nstorm: ${storm.requests} rebuild requests over ${stormApps} apps, enqueued at once (producer API, wait)`);
-      stormResult = await runStorm(storm.requests, stormApps, worker);
-      rssAfterStorm = await rssOf(worker.pid).catch(() => undefined);
+      const stormResult = await runStorm(storm.requests, stormApps, worker);
+      gathered.storm = stormResult;
+      gathered.rssAfterStorm = await rssOf(worker.pid).catch(() => undefined);
       say(
         `  ${stormResult.jobsRan} rebuild jobs ran (${stormResult.logLines} 'rebuilt app' log lines, ${stormResult.lockBounces} lock bounces); last answer after ${ms(stormResult.lastAnswerMs)} ms`,
       );
@@ -770,7 +787,13 @@ async function main(): Promise<void> {
     }
     if (worker) await stopWorker(worker);
   }
+  await report(false);
+}
 
+async function report(partial: boolean): Promise<void> {
+  gathered.reported = true;
+  const { results, storm: stormResult, rssAfterStorm, facts } = gathered;
+  if (partial) say(`\nPARTIAL REPORT: the run stopped after ${results.length} of ${sizes.length} sizes`);
   const rssSize = results.find((r) => r.containers === 300) ?? results.at(-1);
   const tg = targets(results, rssSize);
   const pc = perContainerRows(results);
@@ -818,12 +841,16 @@ async function main(): Promise<void> {
     .toISOString()
     .replace(/\.\d+Z$/, 'Z')
     .replace(/:/g, '-');
-  const base = path.join(ROOT, 'bench/results', `${stamp}${mode === 'full' ? '' : `-${mode}`}`);
+  const base = path.join(
+    ROOT,
+    'bench/results',
+    `${stamp}${mode === 'full' ? '' : `-${mode}`}${partial ? '-partial' : ''}`,
+  );
   await mkdir(path.dirname(base), { recursive: true });
   const loadAverageAtEnd = os.loadavg().map((l) => Number(l.toFixed(2)));
   await writeFile(
     `${base}.json`,
-    `${JSON.stringify({ date: new Date().toISOString(), mode, runId, rounds, machine: { ...facts, loadAverageAtEnd }, notes, sizes: results, storm: stormResult, rssAfterStorm, targets: tg, problems }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), mode, partial, runId, rounds, machine: { ...facts, loadAverageAtEnd }, notes, sizes: results, storm: stormResult, rssAfterStorm, targets: tg, problems }, null, 2)}\n`,
   );
   await writeFile(`${base}.md`, `${md.join('\n\n')}\n`);
   say(`\nwrote ${path.relative(ROOT, base)}.json and .md`);
@@ -1178,6 +1205,9 @@ try {
     console.error(`bench failed: ${(err as Error).stack ?? err}`);
   }
 } finally {
+  if (mode !== 'profile' && !gathered.reported && gathered.results.length > 0) {
+    await report(true).catch((err: Error) => console.error(`could not write the partial report: ${err.message}`));
+  }
   await cleanup();
 }
 if (problems.length && exitCode === 0) {

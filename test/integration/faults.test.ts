@@ -228,6 +228,7 @@ function overlaps(procsAndWork: { p: Proc; works: Work[] }[]): string[] {
 
 /** Waits until the workers' start-up rebuildalls (one per event-stream connect) are done and nothing runs. */
 async function settled(q: NetqQueues, runs: number): Promise<void> {
+  const t0 = Date.now();
   await until(
     `${runs} start-up rebuildall(s) done`,
     async () => {
@@ -244,8 +245,9 @@ async function settled(q: NetqQueues, runs: number): Promise<void> {
         Object.values(r).reduce((n, v) => n + v, 0);
       return (s.completed ?? 0) >= runs && busy === 0 ? true : undefined;
     },
-    60_000,
+    90_000,
   );
+  console.log(`start-up rebuildall(s) done in ${Date.now() - t0} ms`);
 }
 
 /** Makes apps with one container each (and a second web container for every `twoEvery`th); returns their ids. */
@@ -262,7 +264,9 @@ async function makeApps(base: string, n: number, twoEvery = 0): Promise<Map<stri
       apps.get(app)?.push(c.id);
     }
   };
+  const t0 = Date.now();
   await Promise.all(Array.from({ length: 8 }, one));
+  console.log(`made ${specs.length} containers of ${n} apps in ${Date.now() - t0} ms`);
   return apps;
 }
 
@@ -371,7 +375,7 @@ describe('faults', () => {
     } finally {
       await q.close();
     }
-  }, 180_000);
+  }, 300_000);
 
   it('on SIGTERM a busy worker finishes its active job, takes no other, exits 0; a later worker finishes the run', async () => {
     const e = env({ NETQ_CONCURRENCY: '1', NETQ_SHUTDOWN_GRACE_MS: '20000' });
@@ -401,7 +405,7 @@ describe('faults', () => {
       const exit = await exitOf(a, 25_000);
       const exitMs = exit.at - termAt;
       expect(exit.code).toBe(0);
-      expect(exitMs).toBeLessThan(10_000);
+      expect(exitMs).toBeLessThan(20_000); // within NETQ_SHUTDOWN_GRACE_MS
 
       const log = logOf(a);
       const stopping = log.find((l) => l.msg === 'stopping: no new jobs, finishing active ones');
@@ -462,7 +466,7 @@ describe('faults', () => {
     } finally {
       await q.close();
     }
-  }, 180_000);
+  }, 240_000);
 
   it('after the shutdown grace a worker hands its active job back, and another worker runs it', async () => {
     const dir = await tempDir();
@@ -491,7 +495,7 @@ describe('faults', () => {
       const exitMs = exit.at - termAt;
       expect(exit.code).toBe(0);
       expect(exitMs).toBeGreaterThanOrEqual(2_000);
-      expect(exitMs).toBeLessThan(2_000 + 5_000);
+      expect(exitMs).toBeLessThan(2_000 + 15_000); // the grace, then a forced close
       expect(logOf(a).some((l) => l.msg === 'grace period over: handing active jobs back')).toBe(true);
       expect(stopHooks(pids)).toBe(1);
       const cut = workOf(a).filter((w) => w.jobId === `${runId}.local.${app}`);
@@ -537,7 +541,7 @@ describe('faults', () => {
     } finally {
       await q.close();
     }
-  }, 120_000);
+  }, 180_000);
 
   it('survives a Redis restart mid-run: worker and waiting CLI reconnect, counts exact; a CLI fails fast while Redis is down', async () => {
     const dir = await tempDir();
@@ -599,6 +603,7 @@ describe('faults', () => {
       const down = await exitOf(redis, 15_000);
       expect(down.code).toBe(0);
       const doneBefore = since().filter((x) => x.end !== undefined && x.end <= down.at).length;
+      expect(doneBefore).toBeLessThan(24);
       // Redis stays down for a couple of seconds (the fault itself), then comes back on the same port and dir
       await new Promise((r) => setTimeout(r, 2_000));
       redis = await startRedis();
@@ -640,7 +645,7 @@ describe('faults', () => {
       const [someApp] = [...apps.keys()];
       const waiting = startNetq(
         'cli-waiting',
-        ['network:rebuild', String(someApp), '--host', 'gone', '--timeout', '3'],
+        ['network:rebuild', String(someApp), '--host', 'gone', '--timeout', '5'],
         e,
       );
       await until(
@@ -654,9 +659,9 @@ describe('faults', () => {
       expect(waitingExit.code).toBe(1);
       expect(waiting.err).toContain(`REDIS_URL=${url}`);
       expect(waiting.err).toMatch(/Redis/);
-      expect(waitingExit.at - gone.at).toBeLessThan(8_000);
+      expect(waitingExit.at - gone.at).toBeLessThan(5_000 + 5_000);
       console.log(
-        `Redis lost while waiting: network:rebuild --timeout 3 exited ${waitingExit.code} ` +
+        `Redis lost while waiting: network:rebuild --timeout 5 exited ${waitingExit.code} ` +
           `${waitingExit.at - gone.at} ms after Redis stopped: ${waiting.err.trim()}`,
       );
 
@@ -680,5 +685,5 @@ describe('faults', () => {
     } finally {
       await q.close();
     }
-  }, 180_000);
+  }, 240_000);
 });

@@ -489,5 +489,5 @@ describe('poison jobs', () => {
     const [done] = await settle(rebuilds, [good]);
     expect(done?.state).toBe('completed');
     expect(done?.job.returnvalue as RebuildResult).toMatchObject({ app, containers: 1, configured: 1, failed: 0 });
-  });
+  }, 120_000); // about 100 jobs, ten of them 1 MB
 });

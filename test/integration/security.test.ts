@@ -282,7 +282,7 @@ describe('NETQ_DOKKU_ROOT', () => {
     expect((await lstat(path.join(root.dir, linkedApp))).isSymbolicLink()).toBe(true);
     expect((await lstat(path.join(root.dir, danglingApp))).isSymbolicLink()).toBe(true);
     expect((await readdir(os.tmpdir())).filter((n) => /^\.?(IP|PORT)\./.test(n))).toEqual(tmpBefore);
-  });
+  }, 180_000); // three rebuilds through the CLI, two retried to the end
 });
 
 describe('secrets', () => {
@@ -347,11 +347,15 @@ describe('secrets', () => {
     };
     const worker = start(['worker']);
     const serve = start(['serve']);
-    await until('the worker to start', async () =>
-      worker.out.text.includes('worker pool started') ? true : undefined,
+    await until(
+      'the worker to start',
+      async () => (worker.out.text.includes('worker pool started') ? true : undefined),
+      60_000,
     );
-    await until('netq serve to listen', async () =>
-      serve.out.text.includes('netq serve listening') ? true : undefined,
+    await until(
+      'netq serve to listen',
+      async () => (serve.out.text.includes('netq serve listening') ? true : undefined),
+      60_000,
     );
 
     const app = appName('secret');
@@ -365,7 +369,11 @@ describe('secrets', () => {
     expect((await cli(['network:rebuild', '../etc'])).code).toBe(1);
     expect((await cli(['network:rebuild', app], { NETQ_CONCURRENCY: 'abc' })).code).toBe(1);
     expect((await cli(['network:rebuild', app, '--host', 'nowhere', '--timeout', '1'])).code).toBe(1);
-    expect((await cli(['network:report', app], { REDIS_URL: `redis://:${password}@127.0.0.1:1` })).code).toBe(1);
+    const gone = await cli(['network:rebuild', app, '--timeout', '2'], {
+      REDIS_URL: `redis://:${password}@127.0.0.1:1`,
+    });
+    expect(gone.code).toBe(1);
+    expect(gone.stderr).toMatch(/cannot reach Redis at REDIS_URL=redis:\/\/\*\*\*@127\.0\.0\.1:1/);
 
     const base = `http://127.0.0.1:${apiPort}`;
     const rebuilt = await call(`${base}/v1/apps/${app}/rebuild`, { method: 'POST' });
@@ -410,5 +418,5 @@ describe('secrets', () => {
       basic.slice('Basic '.length),
     ];
     for (const s of secrets) expect(all.includes(s), `output contains ${s.slice(0, 6)}…`).toBe(false);
-  });
+  }, 240_000); // a worker, a server, a password Redis and seven CLI runs
 });
