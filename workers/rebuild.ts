@@ -1,7 +1,8 @@
 import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
 import { runChangeHook } from '../src/changeHook.js';
 import { forgetPending } from '../src/enqueue.js';
-import { describeZodError, type RebuildJob, rebuildJobSchema } from '../src/jobs.js';
+import { quoteInput } from '../src/errors.js';
+import { describeZodError, JOB, type RebuildJob, rebuildJobSchema } from '../src/jobs.js';
 import { rebuildApp } from '../src/rebuildApp.js';
 import { AppLock } from '../src/store/appLock.js';
 import type { RebuildResult } from '../src/types.js';
@@ -13,6 +14,8 @@ const LOCKED_RETRY_MS = 100;
 /** The per-app job: one app on this worker's host, never two at once for one app anywhere. */
 export function rebuildProcessor(ctx: WorkerContext) {
   return async (job: Job<RebuildJob, RebuildResult>, token?: string): Promise<RebuildResult> => {
+    if (job.name !== JOB.rebuild)
+      throw new UnrecoverableError(`unknown job name on a rebuild queue: ${quoteInput(job.name)}`);
     const parsed = rebuildJobSchema.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError(`bad rebuild job: ${describeZodError(parsed.error)}`);
     const data = parsed.data;
