@@ -1,11 +1,12 @@
 // `npm run bench` (scripts/bench): netq's rebuildall side by side with Dokku's way, the one-call limit and
 // the queue floor, on real busybox app containers on the local engine. See docs/benchmarks.md.
 //
-//   npm run bench                 full run: 50/150/300 apps (100/300/600 containers), 5 rounds, storm
-//   npm run bench -- --quick      10 apps / 20 containers, 3 rounds, a small storm (under a minute)
+//   npm run bench                 full run: 50/150/300 apps (100/300/600 containers), 5 rounds, storm,
+//                                 event-to-write latency over 100 container starts
+//   npm run bench -- --quick      10 apps / 20 containers, 3 rounds, a small storm, 20 starts (under a minute)
 //   npm run bench -- --profile    counts Docker and Redis calls per job and CPU-profiles the worker
 //   options: --rounds N, --sizes 50,150 (apps per size), --parallel N (containers created at once),
-//            --no-storm, --profile-apps N
+//            --no-storm, --starts N (event-to-write samples; 0 skips), --profile-apps N
 //
 // Every container carries a label unique to this run; they are all removed at the end, also after an
 // error or Ctrl-C, as are the worker child, the Redis keys under the run's prefixes and the temp dir.
@@ -33,6 +34,7 @@ import {
   removeByLabel,
 } from './containers.js';
 import { QueueFloor } from './floor.js';
+import { type LatencyResult, measureEventLatency } from './latency.js';
 import {
   clientAddresses,
   countBy,
@@ -81,6 +83,7 @@ const { values: opt } = parseArgs({
     sizes: { type: 'string' },
     parallel: { type: 'string', default: '8' },
     'no-storm': { type: 'boolean', default: false },
+    starts: { type: 'string' },
     'profile-apps': { type: 'string', default: '150' },
     help: { type: 'boolean', default: false },
   },
@@ -88,7 +91,7 @@ const { values: opt } = parseArgs({
 });
 if (opt.help) {
   console.log(
-    'usage: npm run bench [-- --quick | --profile] [--rounds N] [--sizes 50,150,300] [--parallel 8] [--no-storm]',
+    'usage: npm run bench [-- --quick | --profile] [--rounds N] [--sizes 50,150,300] [--parallel 8] [--no-storm] [--starts 100]',
   );
   process.exit(0);
 }
@@ -115,6 +118,16 @@ function plannedSizes(): number[] {
   return sizes;
 }
 const sizes = plannedSizes().sort((a, b) => a - b);
+const latencyStarts =
+  mode === 'profile'
+    ? 0
+    : opt.starts !== undefined
+      ? opt.starts === '0'
+        ? 0
+        : positive('starts', opt.starts)
+      : mode === 'quick'
+        ? 20
+        : 100;
 const storm =
   opt['no-storm'] || mode === 'profile'
     ? undefined
@@ -596,7 +609,7 @@ interface Target {
   result: 'pass' | 'MISS' | 'n/a';
 }
 
-function targets(results: SizeResult[], rss: SizeResult | undefined): Target[] {
+function targets(results: SizeResult[], rss: SizeResult | undefined, latency: LatencyResult | undefined): Target[] {
   const at300 = results.find((r) => r.containers === 300) ?? results.at(-1);
   const at100 = results.find((r) => r.containers === 100);
   const at600 = results.find((r) => r.containers === 600);
@@ -639,11 +652,15 @@ function targets(results: SizeResult[], rss: SizeResult | undefined): Target[] {
       result: rss.containers === 300 ? (ok ? 'pass' : 'MISS') : 'n/a',
     });
   }
-  out.push({
-    target: 'event-to-write latency (container start → files and Redis written)',
-    measured: 'not measured yet: needs the Docker event watcher',
-    result: 'n/a',
-  });
+  out.push(
+    latency
+      ? {
+          target: 'event-to-write latency: median ≤300 ms, p99 ≤1 s',
+          measured: `median ${ms(latency.medianMs)} ms, p99 ${ms(latency.p99Ms)} ms over ${latency.starts} starts`,
+          result: latency.starts >= 100 ? (latency.medianMs <= 300 && latency.p99Ms <= 1000 ? 'pass' : 'MISS') : 'n/a',
+        }
+      : { target: 'event-to-write latency: median ≤300 ms, p99 ≤1 s', measured: 'not measured', result: 'n/a' },
+  );
   return out;
 }
 
@@ -763,6 +780,7 @@ async function machineFacts() {
 const gathered = {
   results: [] as SizeResult[],
   storm: undefined as StormResult | undefined,
+  latency: undefined as LatencyResult | undefined,
   rssAfterStorm: undefined as { rssMb: number; hwmMb: number } | undefined,
   facts: undefined as Awaited<ReturnType<typeof machineFacts>> | undefined,
   reported: false,
@@ -798,6 +816,28 @@ async function main(): Promise<void> {
       if (stormResult.wrongAnswers)
         problem(`storm: ${stormResult.wrongAnswers} answers were not 2 configured, 0 failed`);
     }
+    if (latencyStarts > 0 && gathered.latency === undefined && worker) {
+      const latencyApps = apps.slice(0, Math.min(10, n)).map((a) => a.app);
+      say(`\nevent-to-write latency: ${latencyStarts} container starts over ${latencyApps.length} apps`);
+      const queues = new NetqQueues(netqConfig);
+      openQueues.push(queues);
+      const l = await interruptible(
+        measureEventLatency({
+          queues,
+          host: 'local',
+          label,
+          apps: latencyApps,
+          starts: latencyStarts,
+          dokkuRoot: roots.netq,
+          live,
+        }),
+      );
+      gathered.latency = l;
+      say(
+        `  median ${ms(l.medianMs)} ms, p99 ${ms(l.p99Ms)} ms, min–max ${ms(l.minMs)}–${ms(l.maxMs)} ms over ${l.starts} starts`,
+      );
+      if (l.wrong) problem(`event latency: ${l.wrong} samples left an IP file that did not match Docker`);
+    }
     if (worker) await stopWorker(worker);
   }
   await report(false);
@@ -805,10 +845,10 @@ async function main(): Promise<void> {
 
 async function report(partial: boolean): Promise<void> {
   gathered.reported = true;
-  const { results, storm: stormResult, rssAfterStorm, facts } = gathered;
+  const { results, storm: stormResult, rssAfterStorm, facts, latency } = gathered;
   if (partial) say(`\nPARTIAL REPORT: the run stopped after ${results.length} of ${sizes.length} sizes`);
   const rssSize = results.find((r) => r.containers === 300) ?? results.at(-1);
-  const tg = targets(results, rssSize);
+  const tg = targets(results, rssSize, latency);
   const pc = perContainerRows(results);
   const tl = timelineRows(results);
 
@@ -842,7 +882,11 @@ async function report(partial: boolean): Promise<void> {
         `${rssAfterStorm.rssMb.toFixed(1)} MB (peak ${rssAfterStorm.hwmMb.toFixed(1)} MB)`,
       ]);
   }
-  other.push(['event-to-write latency', 'not measured yet: needs the Docker event watcher']);
+  if (latency)
+    other.push([
+      `event-to-write latency over ${latency.starts} container starts (NETQ_DEBOUNCE_MS 250)`,
+      `median ${ms(latency.medianMs)} ms, p99 ${ms(latency.p99Ms)} ms, min–max ${ms(latency.minMs)}–${ms(latency.maxMs)} ms`,
+    ]);
   text.push(`\n${table(['also measured', 'value'], other)}`);
   md.push(`#### Also measured\n\n${markdownTable(['also measured', 'value'], other)}`);
   const tgRows = tg.map((t) => [t.target, t.measured, t.result]);
@@ -863,7 +907,7 @@ async function report(partial: boolean): Promise<void> {
   const loadAverageAtEnd = os.loadavg().map((l) => Number(l.toFixed(2)));
   await writeFile(
     `${base}.json`,
-    `${JSON.stringify({ date: new Date().toISOString(), mode, partial, runId, rounds, machine: { ...facts, loadAverageAtEnd }, notes, sizes: results, storm: stormResult, rssAfterStorm, targets: tg, problems }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), mode, partial, runId, rounds, machine: { ...facts, loadAverageAtEnd }, notes, sizes: results, storm: stormResult, rssAfterStorm, latency, targets: tg, problems }, null, 2)}\n`,
   );
   await writeFile(`${base}.md`, `${md.join('\n\n')}\n`);
   say(`\nwrote ${path.relative(ROOT, base)}.json and .md`);

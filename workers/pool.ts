@@ -4,6 +4,7 @@ import { type Job, Worker } from 'bullmq';
 import type { Config } from '../src/config.js';
 import { type DockerEngine, DockerodeEngine } from '../src/docker/engine.js';
 import { enqueueRebuild, enqueueRebuildall } from '../src/enqueue.js';
+import { quoteInput } from '../src/errors.js';
 import type { Logger } from '../src/logger.js';
 import { createRedis, NetqQueues, queueName, WORKER_LOCKS } from '../src/queue.js';
 import type { WorkerHealth } from '../src/types.js';
@@ -82,7 +83,8 @@ export async function startWorkerPool(opts: PoolOptions): Promise<WorkerPool> {
         {
           queue: w.name,
           jobId: job?.id,
-          app: (job?.data as { app?: unknown } | undefined)?.app,
+          // a poison job's app may be anything, a megabyte of it included: clipped and quoted
+          app: clipApp((job?.data as { app?: unknown } | undefined)?.app),
           attempt: job?.attemptsMade,
           final,
           err: err.message,
@@ -169,4 +171,9 @@ export async function startWorkerPool(opts: PoolOptions): Promise<WorkerPool> {
     return closing;
   };
   return { workerId, workers, watcher, health, close };
+}
+
+function clipApp(app: unknown): string | undefined {
+  if (app === undefined) return undefined;
+  return typeof app === 'string' && app.length <= 64 ? app : quoteInput(app);
 }

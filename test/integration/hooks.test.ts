@@ -43,11 +43,14 @@ describe('Dokku deploy hooks', () => {
     const q = producer(configOf(e));
     try {
       for (const [hook, args, apps] of cases) {
-        const before = new Set((await q.rebuildQueue('local').getWaiting()).map((j) => j.data.app));
+        // hook requests are debounced (NETQ_DEBOUNCE_MS), so a queued rebuild waits as a delayed job first
+        const queued = async () =>
+          (await q.rebuildQueue('local').getJobs(['waiting', 'delayed'])).map((j) => j.data.app);
+        const before = new Set(await queued());
         const res = await runHook(hook, args, e);
         expect(res.code, hook).toBe(0);
         expect(res.stderr, hook).toBe('');
-        const after = (await q.rebuildQueue('local').getWaiting()).map((j) => j.data.app).filter((a) => !before.has(a));
+        const after = (await queued()).filter((a) => !before.has(a));
         expect(after.sort(), hook).toEqual(apps);
       }
     } finally {

@@ -147,9 +147,21 @@ const rebuildPoison: Poison[] = [
     data: { app: 'poison', host: 'elsewhere' },
     reason: /rebuild job for host elsewhere reached a worker of host local/,
   },
-  { label: 'unknown name, null', name: 'bogus', data: null, reason: /bad rebuild job: .*received null/ },
-  { label: 'name __proto__', name: '__proto__', data: { app: '..' }, reason: /bad rebuild job: app:/ },
-  { label: '1 MB name', name: MB, data: { app: 'poison' }, reason: /bad rebuild job: host:/ },
+  // the name is checked before the payload: a rebuild queue runs rebuild jobs only
+  { label: 'unknown name, null', name: 'bogus', data: null, reason: /unknown job name on a rebuild queue: "bogus"$/ },
+  {
+    label: 'name __proto__',
+    name: '__proto__',
+    data: { app: '..' },
+    reason: /unknown job name on a rebuild queue: "__proto__"$/,
+  },
+  // a good payload under a huge unknown name: refused by its name, which the reason clips to 64 characters
+  {
+    label: '1 MB name',
+    name: MB,
+    data: { app: 'poison', host: 'local' },
+    reason: /unknown job name on a rebuild queue: "x{64}…"$/,
+  },
 ];
 
 const scanPoison: Poison[] = [

@@ -253,6 +253,19 @@ describe('NETQ_DOKKU_ROOT', () => {
     const dangling = await runCli(['network:rebuild', danglingApp, '--timeout', '30'], e);
     expect(dangling.code).toBe(1);
     expect(dangling.stderr).toMatch(/is not a folder \(a symlink is refused\)/);
+    // refused at once: a planted symlink does not go away by retrying
+    const queues = new NetqQueues(configOf(e));
+    try {
+      const failed = await queues.rebuildQueue('local').getFailed();
+      expect(failed.map((j) => [j.data.app, j.attemptsMade]).sort()).toEqual(
+        [
+          [danglingApp, 1],
+          [linkedApp, 1],
+        ].sort(),
+      );
+    } finally {
+      await queues.close();
+    }
 
     // 3. files of a real app folder that are symlinks to files outside: replaced by regular files
     const app = appName('files');
