@@ -96,6 +96,9 @@ export const envSchema = z.object({
   NETQ_WAIT_TO_RETIRE_MS: int(0, 600_000, 2000).describe(
     "how long a replaced container keeps running after the config points at its successor (Dokku's wait-to-retire)",
   ),
+  NETQ_DOCKER_TIMEOUT_MS: int(100, 600_000, 15_000).describe(
+    'how long one Docker API call may take (the event stream is open-ended and has no such limit)',
+  ),
   NETQ_DEBOUNCE_MS: int(0, 60_000, 250).describe(
     'Docker events of one app within this window give one rebuild, which starts when the window closes',
   ),
@@ -140,6 +143,7 @@ export interface Config {
   redisSentinelName: string;
   redisClusterNodes: { host: string; port: number }[] | undefined;
   dockerHost: string | undefined;
+  dockerTimeoutMs: number;
   hostId: string;
   /** the key prefix with its hash tag, e.g. `{netq}` */
   prefix: string;
@@ -180,6 +184,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     redisSentinelName: e.NETQ_REDIS_SENTINEL_NAME,
     redisClusterNodes: e.NETQ_REDIS_CLUSTER_NODES === undefined ? undefined : parseNodes(e.NETQ_REDIS_CLUSTER_NODES),
     dockerHost: e.DOCKER_HOST,
+    dockerTimeoutMs: e.NETQ_DOCKER_TIMEOUT_MS,
     hostId: e.NETQ_HOST_ID,
     prefix: `{${e.NETQ_PREFIX}}`,
     dokkuRoot: e.NETQ_DOKKU_ROOT === undefined ? undefined : path.resolve(e.NETQ_DOKKU_ROOT),

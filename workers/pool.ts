@@ -51,7 +51,7 @@ export async function startWorkerPool(opts: PoolOptions): Promise<WorkerPool> {
   const queues = new NetqQueues(config, redis);
   const ctx: WorkerContext = {
     config,
-    docker: opts.docker ?? new DockerodeEngine(config.dockerHost, config.scopeLabel),
+    docker: opts.docker ?? new DockerodeEngine(config.dockerHost, config.scopeLabel, config.dockerTimeoutMs),
     queues,
     redis,
     logger,

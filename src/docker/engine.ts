@@ -55,13 +55,19 @@ export interface Replacement {
   abandon(): Promise<void>;
 }
 
-/** dockerode options for DOCKER_HOST (`unix:///path` or `tcp://host:port`). */
-export function dockerOptions(dockerHost: string | undefined): Docker.DockerOptions {
-  const timeout = 15_000;
-  if (!dockerHost) return { socketPath: '/var/run/docker.sock', timeout };
-  if (dockerHost.startsWith('unix://')) return { socketPath: dockerHost.slice('unix://'.length), timeout };
+/** The default limit of one Docker API call (NETQ_DOCKER_TIMEOUT_MS). */
+export const DOCKER_TIMEOUT_MS = 15_000;
+
+/**
+ * dockerode options for DOCKER_HOST (`unix:///path` or `tcp://host:port`). `timeout` limits a call's
+ * idle socket; undefined means none (the event stream: a quiet host sends nothing for hours).
+ */
+export function dockerOptions(dockerHost: string | undefined, timeout?: number): Docker.DockerOptions {
+  const limit = timeout === undefined ? {} : { timeout };
+  if (!dockerHost) return { socketPath: '/var/run/docker.sock', ...limit };
+  if (dockerHost.startsWith('unix://')) return { socketPath: dockerHost.slice('unix://'.length), ...limit };
   const u = new URL(dockerHost);
-  return { host: u.hostname, port: Number(u.port), protocol: 'http', timeout };
+  return { host: u.hostname, port: Number(u.port), protocol: 'http', ...limit };
 }
 
 /** Wraps a Docker call: connection errors become DockerUnreachableError (retried by the queue). */
@@ -121,13 +127,17 @@ export function factsFromInspect(c: Docker.ContainerInspectInfo): ContainerFacts
 
 export class DockerodeEngine implements DockerEngine {
   readonly docker: Docker;
+  /** the same engine without a call timeout, for the event stream (idle for as long as nothing happens) */
+  private readonly streaming: Docker;
 
   /** scopeLabel (`key=value`): only containers that also carry it are seen */
   constructor(
     dockerHost: string | undefined,
     readonly scopeLabel?: string,
+    timeoutMs = DOCKER_TIMEOUT_MS,
   ) {
-    this.docker = new Docker(dockerOptions(dockerHost));
+    this.docker = new Docker(dockerOptions(dockerHost, timeoutMs));
+    this.streaming = new Docker(dockerOptions(dockerHost));
   }
 
   async listAppContainers(app?: string): Promise<ContainerSummary[]> {
@@ -213,7 +223,7 @@ export class DockerodeEngine implements DockerEngine {
 
   async events(): Promise<NodeJS.ReadableStream> {
     return dockerCall('events', () =>
-      this.docker.getEvents({
+      this.streaming.getEvents({
         filters: {
           type: ['container', 'network'],
           event: ['start', 'restart', 'die', 'destroy', 'connect', 'disconnect'],

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
 import { lstat, mkdir, open, readdir, realpath, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { BadInputError } from '../errors.js';
@@ -32,23 +33,48 @@ async function writeAtomically(dir: string, name: string, content: string): Prom
   await rename(tmp, path.join(dir, name)); // replaces a symlink rather than writing through it
 }
 
+/** The file's content, or undefined when it is missing, unreadable or a symlink (O_NOFOLLOW: never read through one). */
+async function currentContent(file: string): Promise<string | undefined> {
+  try {
+    const fh = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+    try {
+      return await fh.readFile('utf8');
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    return undefined;
+  }
+}
+
+/** Writes the file (atomically, fsynced) unless it already holds exactly this content; true when written. */
+async function writeIfChanged(dir: string, name: string, content: string): Promise<boolean> {
+  if ((await currentContent(path.join(dir, name))) === content) return false;
+  await writeAtomically(dir, name, content);
+  return true;
+}
+
 /**
- * Writes Dokku's `IP.<proc>.<index>` and `PORT.<proc>.<index>` files of an app, each atomically,
- * and removes those of containers that no longer exist (`keep` holds `<proc>.<index>` of the living ones).
+ * Writes Dokku's `IP.<proc>.<index>` and `PORT.<proc>.<index>` files of an app, each atomically, and
+ * removes those of containers that no longer exist (`keep` holds `<proc>.<index>` of the living ones).
+ * A file that already holds the right value is left alone: an unchanged rebuild writes nothing, so
+ * the fsync that makes a real change durable is paid only for real changes (and nothing watching the
+ * files' mtimes sees a change that is not one).
  */
 export async function writeDokkuFiles(
   root: string,
   app: string,
   configs: ContainerNetworkConfig[],
   keep: Set<string>,
-): Promise<{ written: number; removed: number }> {
+): Promise<{ written: number; unchanged: number; removed: number }> {
   const dir = await appDir(root, app);
-  let written = 0;
-  for (const c of configs) {
-    await writeAtomically(dir, `IP.${c.proc}.${c.index}`, `${c.ip}\n`);
-    await writeAtomically(dir, `PORT.${c.proc}.${c.index}`, `${c.port}\n`);
-    written += 2;
-  }
+  const outcomes = await Promise.all(
+    configs.flatMap((c) => [
+      writeIfChanged(dir, `IP.${c.proc}.${c.index}`, `${c.ip}\n`),
+      writeIfChanged(dir, `PORT.${c.proc}.${c.index}`, `${c.port}\n`),
+    ]),
+  );
+  const written = outcomes.filter(Boolean).length;
   let removed = 0;
   for (const name of await readdir(dir)) {
     const m = name.match(FILE_PATTERN);
@@ -58,5 +84,5 @@ export async function writeDokkuFiles(
     });
     removed += 1;
   }
-  return { written, removed };
+  return { written, unchanged: outcomes.length - written, removed };
 }

@@ -115,6 +115,33 @@ describe('the Docker event watcher', () => {
     }
   });
 
+  it('keeps its event stream through a quiet spell longer than the Docker call timeout', async () => {
+    // A call timeout on the event stream would end it after every quiet spell, and each reconnect
+    // queues a rebuild of the whole host. The stream must have no such limit.
+    const e = env({ NETQ_DOCKER_TIMEOUT_MS: '500' });
+    const config = configOf(e);
+    const app = appName('quiet');
+    await createAppContainer({ app });
+    const pool = await startPool(config, { watchEvents: true });
+    await until('connected', async () => (pool.health().watcher.state === 'connected' ? true : undefined));
+    const q = producer(config);
+    try {
+      await until('the connect host rebuild', async () =>
+        (await q.summaryQueue().getJobCounts('completed')).completed === 1 ? true : undefined,
+      );
+      // quiet: no event on the scoped containers for 6 call timeouts; a Docker call still works meanwhile
+      const quietUntil = Date.now() + 3_000;
+      while (Date.now() < quietUntil) {
+        expect((await rebuild(q, { app, host: 'local' }, { wait: true, timeoutMs: 20_000 })).result?.failed).toBe(0);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      expect(pool.health().watcher).toMatchObject({ state: 'connected', reconnects: 0, lastError: null });
+      expect((await q.summaryQueue().getJobCounts('completed')).completed).toBe(1);
+    } finally {
+      await q.close();
+    }
+  });
+
   it('reconnects when dockerd restarts, rebuilds the host, and the config is right afterwards', async () => {
     const engine = new NamespaceEngine(`netq-ev-${runId}`);
     await engine.start();

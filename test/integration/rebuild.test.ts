@@ -1,4 +1,4 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { lstat, readdir, readFile, stat, symlink, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { rebuild } from '../../producers/client.js';
@@ -114,6 +114,46 @@ describe('network:rebuild', () => {
     expect(JSON.parse(res.stdout).containers).toBe(1);
     expect((await readdir(path.join(files.dir, app))).sort()).toEqual(['IP.web.1', 'PORT.web.1']);
     await files.remove();
+  });
+
+  it('leaves files that already hold the right value alone, and rewrites a wrong or planted one', async () => {
+    const files = await tempDir();
+    const e = env({ NETQ_DOKKU_ROOT: files.dir });
+    const config = configOf(e);
+    await startPool(config);
+    const app = appName('unchanged');
+    const web = await createAppContainer({ app, proc: 'web', index: 1 });
+    const q = producer(config);
+    try {
+      await rebuild(q, { app, host: 'local' }, { wait: true, timeoutMs: 30_000 });
+      const ipFile = path.join(files.dir, app, 'IP.web.1');
+      const portFile = path.join(files.dir, app, 'PORT.web.1');
+      const first = { ip: await stat(ipFile), port: await stat(portFile) };
+
+      // nothing changed: the same files (inode and mtime), not rewritten copies
+      await rebuild(q, { app, host: 'local' }, { wait: true, timeoutMs: 30_000 });
+      for (const [file, before] of [
+        [ipFile, first.ip],
+        [portFile, first.port],
+      ] as const) {
+        const now = await stat(file);
+        expect([now.ino, now.mtimeMs], file).toEqual([before.ino, before.mtimeMs]);
+      }
+
+      // a wrong value, and a symlink planted in place of the port file (pointing at the right content)
+      await writeFile(ipFile, '10.9.9.9\n');
+      const decoy = path.join(files.dir, 'decoy');
+      await writeFile(decoy, '5000\n');
+      await unlink(portFile);
+      await symlink(decoy, portFile);
+      await rebuild(q, { app, host: 'local' }, { wait: true, timeoutMs: 30_000 });
+      expect(await readFile(ipFile, 'utf8')).toBe(`${await bridgeIp(web.id)}\n`);
+      expect((await lstat(portFile)).isFile()).toBe(true);
+      expect(await readFile(portFile, 'utf8')).toBe('5000\n');
+    } finally {
+      await q.close();
+      await files.remove();
+    }
   });
 
   it('never works on one app twice at once across two workers, and answers every requester', async () => {

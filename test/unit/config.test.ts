@@ -13,6 +13,7 @@ describe('loadConfig', () => {
       redisSentinelName: 'mymaster',
       redisClusterNodes: undefined,
       dockerHost: undefined,
+      dockerTimeoutMs: 15_000,
       hostId: 'local',
       prefix: '{netq}',
       dokkuRoot: undefined,
