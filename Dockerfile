@@ -14,6 +14,7 @@ COPY bin ./bin
 COPY src ./src
 COPY workers ./workers
 COPY producers ./producers
+COPY scripts/bundle.mjs ./scripts/bundle.mjs
 RUN npm run build && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
 
 FROM node:20-bookworm-slim

@@ -1,3 +1,3 @@
 #!/usr/bin/env node
-// The `netq` command: runs the compiled CLI (npm ci / npm run build produce dist/).
-import '../dist/producers/cli.js';
+// The `netq` command: runs the bundled CLI (npm ci / npm run build produce dist/; see scripts/bundle.mjs).
+import '../dist/bundle/cli.js';

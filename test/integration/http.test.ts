@@ -255,6 +255,12 @@ describe('netq serve: auth', () => {
     expect((await call(s, 'GET', '/v1/global/report')).status).toBe(200);
     expect((await call(s, 'GET', '/v1/global/report', { auth: `Bearer ${TOKEN}-wrong` })).status).toBe(401);
     expect((await call(s, 'GET', '/nope')).json).toEqual({ error: 'no route GET /nope' });
+    // the dashboard and a file of its own from @bull-board/ui's folder: the bundled CLI still finds them
+    const ui = await call(s, 'GET', '/ui');
+    expect(ui.status).toBe(200);
+    const css = ui.text.match(/href="(static\/css\/[^"]+\.css)"/)?.[1];
+    expect(css).toBeDefined();
+    expect((await call(s, 'GET', `/ui/${css}`)).status).toBe(200);
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(stderr).toBe('');
