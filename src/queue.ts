@@ -111,6 +111,7 @@ export class NetqQueues {
   readonly prefix: string;
   private readonly queues = new Map<string, Queue>();
   private readonly events = new Map<string, QueueEvents>();
+  private readonly eventsReady = new Map<string, Promise<QueueEvents>>();
   private readonly dupes: RedisClient[] = [];
   private flow: FlowProducer | undefined;
   private closing: Promise<void> | undefined;
@@ -157,19 +158,34 @@ export class NetqQueues {
     return this.flow;
   }
 
-  /** QueueEvents need their own blocking connection; call before adding the job you wait for. */
-  async queueEvents(name: string): Promise<QueueEvents> {
-    let ev = this.events.get(name);
-    if (!ev) {
-      const conn = duplicateClient(this.redis);
-      // without a listener ioredis prints "Unhandled error event" on every failed reconnect
-      conn.on('error', () => {});
-      this.dupes.push(conn);
-      ev = new QueueEvents(name, { connection: conn, prefix: this.prefix });
-      ev.on('error', () => {});
-      this.events.set(name, ev);
-      await ev.waitUntilReady();
+  /**
+   * QueueEvents need their own blocking connection; call before adding the job you wait for.
+   * They read the queue's event stream from its last entry as of this call, not from `$` (BullMQ's
+   * default), which means "whatever comes after my first read": that read starts a little after the
+   * reader is ready, and a job finishing in between would never be heard of by its waiter.
+   */
+  queueEvents(name: string): Promise<QueueEvents> {
+    let ready = this.eventsReady.get(name);
+    if (!ready) {
+      // one reader per queue, however many waiters ask at once
+      ready = this.openQueueEvents(name);
+      this.eventsReady.set(name, ready);
+      ready.catch(() => this.eventsReady.delete(name));
     }
+    return ready;
+  }
+
+  private async openQueueEvents(name: string): Promise<QueueEvents> {
+    const last = await this.redis.xrevrange(`${this.prefix}:${name}:events`, '+', '-', 'COUNT', 1);
+    const lastEventId = last[0]?.[0] ?? '0-0';
+    const conn = duplicateClient(this.redis);
+    // without a listener ioredis prints "Unhandled error event" on every failed reconnect
+    conn.on('error', () => {});
+    this.dupes.push(conn);
+    const ev = new QueueEvents(name, { connection: conn, prefix: this.prefix, lastEventId });
+    ev.on('error', () => {});
+    this.events.set(name, ev);
+    await ev.waitUntilReady();
     return ev;
   }
 
