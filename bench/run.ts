@@ -3,7 +3,7 @@
 //
 //   npm run bench                 full run: 50/150/300 apps (100/300/600 containers), 5 rounds, storm,
 //                                 event-to-write latency over 100 container starts
-//   npm run bench -- --quick      10 apps / 20 containers, 3 rounds, a small storm, 20 starts (under a minute)
+//   npm run bench -- --quick      10 apps / 20 containers, 3 rounds, a small storm, 10 starts (under a minute)
 //   npm run bench -- --profile    counts Docker and Redis calls per job and CPU-profiles the worker
 //   options: --rounds N, --sizes 50,150 (apps per size), --parallel N (containers created at once),
 //            --no-storm, --starts N (event-to-write samples; 0 skips), --profile-apps N
@@ -127,7 +127,7 @@ const latencyStarts =
         ? 0
         : positive('starts', opt.starts)
       : mode === 'quick'
-        ? 20
+        ? 10
         : 100;
 const storm =
   opt['no-storm'] || mode === 'profile'
