@@ -1,6 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { rebuildall } from '../../producers/client.js';
@@ -13,6 +12,7 @@ import {
   configOf,
   createAppContainer,
   docker,
+  freePort,
   producer,
   ROOT,
   runCli,
@@ -276,17 +276,6 @@ async function expectedListeners(ids: string[]): Promise<string[]> {
     ids.map(async (id) => (await docker.getContainer(id).inspect()).NetworkSettings.Networks.bridge?.IPAddress),
   );
   return ips.map((ip) => `${ip}:5000`).sort();
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (addr && typeof addr === 'object' ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 const sum = (r: RebuildallResult) => ({

@@ -1,7 +1,6 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, readdir, readFile, readlink, symlink, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -17,6 +16,7 @@ import {
   closePools,
   configOf,
   createAppContainer,
+  freePort,
   openPools,
   ROOT,
   runCli,
@@ -59,14 +59,6 @@ afterEach(async () => {
   for (const t of temps.splice(0)) await t.remove();
 });
 afterAll(cleanupDocker);
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const { port } = srv.address() as net.AddressInfo;
-  await new Promise((resolve) => srv.close(resolve));
-  return port;
-}
 
 async function call(url: URL | string, init: { method?: string; auth?: string | null; body?: unknown } = {}) {
   const headers: Record<string, string> = {};
