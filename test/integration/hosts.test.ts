@@ -152,6 +152,9 @@ describe('across hosts', () => {
     const q = producer(config);
     try {
       await until('h2 live', async () => ((await q.liveHosts()).includes('h2') ? true : undefined));
+      // So that the kill lands before h2 has done its apps however fast the machine is, the test holds
+      // their app locks (as another worker's jobs would): h2's jobs wait, retrying, until it dies.
+      for (const a of remoteApps) await q.redis.set(q.keys.appLock(a), 'test-holder', 'PX', 120_000);
       const run = rebuildall(q, { wait: true, timeoutMs: 150_000 });
       // kill it as soon as its scan has listed the apps
       await until('h2 scanned', async () => {
@@ -171,6 +174,7 @@ describe('across hosts', () => {
       for (const f of remote.flatMap((r) => r.failures)) {
         expect(f.reason).toMatch(/no worker serves host h2|stalled/);
       }
+      await q.redis.del(...remoteApps.map((a) => q.keys.appLock(a)));
 
       const back = spawn(process.execPath, [path.join(ROOT, 'bin/netq.js'), 'worker'], {
         env: { ...process.env, ...e, NETQ_HOST_ID: 'h2', DOCKER_HOST: h2.dockerHost },
