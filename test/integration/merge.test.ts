@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { rebuild } from '../../producers/client.js';
-import { appName, configOf, createAppContainer, producer, startPool, useTestEnvs } from '../helpers.js';
+import { queueName } from '../../src/queue.js';
+import { appName, configOf, createAppContainer, producer, startPool, until, useTestEnvs } from '../helpers.js';
 
 const env = useTestEnvs();
 
@@ -18,6 +19,11 @@ describe('rebuild requests merge', () => {
       expect(new Set(queued.map((r) => r.jobId)).size).toBe(1);
       const waiting = Array.from({ length: 5 }, () =>
         rebuild(q, { app, host: 'local' }, { wait: true, timeoutMs: 20_000 }),
+      );
+      // all five have joined the waiting job (each listens for its completion) before a worker exists
+      const events = await q.queueEvents(queueName.rebuild('local'));
+      await until('five requesters on the merged job', async () =>
+        events.listenerCount(`completed:${queued[0]?.jobId}`) === 5 ? true : undefined,
       );
       let runs = 0;
       await startPool(config, { onAppWork: (ev) => void (ev.phase === 'start' && runs++) });
