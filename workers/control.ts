@@ -1,5 +1,4 @@
 import { type Job, UnrecoverableError } from 'bullmq';
-import { BadInputError } from '../src/errors.js';
 import type { WorkerContext } from './context.js';
 import { networkHandlers } from './control/networks.js';
 import { setHandlers } from './control/set.js';
@@ -11,17 +10,12 @@ const HANDLERS: Record<string, ControlHandler> = { ...setHandlers, ...networkHan
 
 /**
  * The control queue of a host: set-property and network:* jobs, which need this host's engine.
- * Bad input (BadInputError) is never retried; an unreachable engine is.
+ * Bad input (BadInputError) is never retried (the pool's failFastOnBadInput); an unreachable engine is.
  */
 export function controlProcessor(ctx: WorkerContext) {
   return async (job: Job): Promise<unknown> => {
     const handler = Object.hasOwn(HANDLERS, job.name) ? HANDLERS[job.name] : undefined;
     if (!handler) throw new UnrecoverableError(`unknown control job ${JSON.stringify(job.name).slice(0, 80)}`);
-    try {
-      return await handler(ctx, job);
-    } catch (err) {
-      if (err instanceof BadInputError) throw new UnrecoverableError(err.message);
-      throw err;
-    }
+    return handler(ctx, job);
   };
 }

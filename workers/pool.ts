@@ -11,6 +11,7 @@ import type { WorkerHealth } from '../src/types.js';
 import type { WorkerContext } from './context.js';
 import { controlProcessor } from './control.js';
 import { DockerEventWatcher } from './eventWatcher.js';
+import { failFastOnBadInput } from './failFast.js';
 import { HostReaper } from './hostReaper.js';
 import { rebuildProcessor } from './rebuild.js';
 import { scanProcessor } from './scan.js';
@@ -63,17 +64,27 @@ export async function startWorkerPool(opts: PoolOptions): Promise<WorkerPool> {
   const workers: Worker[] = [];
   if (roles.includes('rebuild')) {
     workers.push(
-      new Worker(queueName.rebuild(config.hostId), rebuildProcessor(ctx), { ...base, concurrency: config.concurrency }),
+      new Worker(queueName.rebuild(config.hostId), failFastOnBadInput(rebuildProcessor(ctx)), {
+        ...base,
+        concurrency: config.concurrency,
+      }),
     );
   }
   if (roles.includes('scan')) {
-    workers.push(new Worker(queueName.scan(config.hostId), scanProcessor(ctx), { ...base, concurrency: 4 }));
+    workers.push(
+      new Worker(queueName.scan(config.hostId), failFastOnBadInput(scanProcessor(ctx)), { ...base, concurrency: 4 }),
+    );
   }
   if (roles.includes('control')) {
-    workers.push(new Worker(queueName.control(config.hostId), controlProcessor(ctx), { ...base, concurrency: 4 }));
+    workers.push(
+      new Worker(queueName.control(config.hostId), failFastOnBadInput(controlProcessor(ctx)), {
+        ...base,
+        concurrency: 4,
+      }),
+    );
   }
   if (roles.includes('summary')) {
-    workers.push(new Worker(queueName.summary, summaryProcessor(ctx), { ...base, concurrency: 4 }));
+    workers.push(new Worker(queueName.summary, failFastOnBadInput(summaryProcessor(ctx)), { ...base, concurrency: 4 }));
   }
   for (const w of workers) {
     w.on('error', (err) => logger.error({ err, queue: w.name }, 'worker error'));

@@ -1,7 +1,7 @@
 import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
 import { runChangeHook } from '../src/changeHook.js';
 import { forgetPending } from '../src/enqueue.js';
-import { BadInputError, quoteInput } from '../src/errors.js';
+import { quoteInput } from '../src/errors.js';
 import { describeZodError, JOB, type RebuildJob, rebuildJobSchema } from '../src/jobs.js';
 import { rebuildApp } from '../src/rebuildApp.js';
 import { AppLock } from '../src/store/appLock.js';
@@ -77,10 +77,6 @@ export function rebuildProcessor(ctx: WorkerContext) {
         'rebuilt app',
       );
       return result;
-    } catch (err) {
-      // bad input found while working (a symlinked app folder under NETQ_DOKKU_ROOT, say) will not get better
-      if (err instanceof BadInputError) throw new UnrecoverableError(err.message);
-      throw err;
     } finally {
       ctx.onAppWork?.({ app: data.app, phase: 'end', workerId: ctx.workerId, jobId: String(job.id) });
       await lock.release().catch((err: unknown) => log.warn({ err }, 'could not release app lock'));
