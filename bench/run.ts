@@ -31,6 +31,7 @@ import {
   countContainers,
   createApps,
   docker,
+  PROCS,
   removeByLabel,
 } from './containers.js';
 import { QueueFloor } from './floor.js';
@@ -310,23 +311,24 @@ async function snapshotBuild(): Promise<string> {
   return dir;
 }
 
+/** The Dokku files of one bench app (its web.1 and worker.1 containers). */
+const APP_FILES = PROCS.flatMap((proc) => [`IP.${proc}.1`, `PORT.${proc}.1`]);
+
 /**
  * Gives every IP./PORT. file in netq's root a wrong value (not timed). netq leaves a file that already holds
  * the right value alone, so rounds after the first write nothing; a rebuildall after this rewrites (and
  * fsyncs) every file, as after a reboot that moved every container.
  */
 async function staleNetqFiles(n: number): Promise<void> {
-  const files = ['IP.web.1', 'PORT.web.1', 'IP.worker.1', 'PORT.worker.1'];
   await mapLimit(apps.slice(0, n), 16, (a) =>
-    Promise.all(files.map((f) => writeFile(path.join(roots.netq, a.app, f), 'stale\n'))),
+    Promise.all(APP_FILES.map((f) => writeFile(path.join(roots.netq, a.app, f), 'stale\n'))),
   );
 }
 
 /** How many apps' Dokku files differ between the roots of A, B and C (all must hold the same values). */
 async function compareRoots(n: number): Promise<number> {
-  const files = ['IP.web.1', 'PORT.web.1', 'IP.worker.1', 'PORT.worker.1'];
   const read = (root: string, app: string) =>
-    Promise.all(files.map((f) => readFile(path.join(root, app, f), 'utf8').catch(() => 'missing')));
+    Promise.all(APP_FILES.map((f) => readFile(path.join(root, app, f), 'utf8').catch(() => 'missing')));
   let differ = 0;
   for (const a of apps.slice(0, n)) {
     const [x, y, z] = await Promise.all([
