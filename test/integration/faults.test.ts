@@ -380,18 +380,22 @@ describe('faults', () => {
     const q = producer(config);
     try {
       await settled(q, 1);
+      // the test holds 10 apps' locks (as another worker's jobs would), so the run cannot end before
+      // the signal however fast the machine is; they are let go before the second worker starts
+      const held = [...apps.keys()].sort().slice(20);
+      for (const app of held) await q.redis.set(q.keys.appLock(app), 'test-holder', 'PX', 120_000);
       const mark = Date.now();
       const run = rebuildall(q, { wait: true, timeoutMs: 150_000 });
       run.catch(() => {});
       const since = () => workOf(a).filter((w) => w.start >= mark);
+      // a job active in BullMQ (its log lines are written asynchronously, so the log lags)
       await until(
         'a has done some apps and works on one',
-        async () => {
-          const ws = since();
-          return ws.filter((w) => w.end !== undefined).length >= 5 && ws.some((w) => w.end === undefined)
+        async () =>
+          since().filter((w) => w.end !== undefined).length >= 5 &&
+          ((await q.rebuildQueue('local').getJobCounts('active')).active ?? 0) > 0
             ? true
-            : undefined;
-        },
+            : undefined,
         60_000,
       );
       const termAt = Date.now();
@@ -432,6 +436,7 @@ describe('faults', () => {
       expect((left.waiting ?? 0) + (left.delayed ?? 0)).toBe(30 - byA.length);
       expect(byA.length).toBeLessThan(30);
 
+      await q.redis.del(...held.map((app) => q.keys.appLock(app)));
       const b = startWorker('b', e);
       const t0 = Date.now();
       const { jobId: runId, result } = (await run) as { jobId: string; result: RebuildallResult };
