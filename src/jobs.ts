@@ -52,6 +52,11 @@ export const scanJobSchema = z.strictObject({
   step: z.enum(['initial', 'waiting']).default('initial'),
   /** app -> container names the scan saw, to count them as failed if the app's job fails for good */
   seen: z.preprocess(refuseProtoKey, z.record(appNameSchema, z.array(z.string().max(255)).max(10_000))).optional(),
+  /**
+   * set by the host reaper when the host's workers were gone before the scan listed anything: why; `seen`
+   * then holds the apps and containers of the host's last rebuilds, each counted as failed
+   */
+  unscanned: z.string().max(2000).optional(),
 });
 export type ScanJob = z.infer<typeof scanJobSchema>;
 

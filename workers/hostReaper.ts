@@ -1,10 +1,11 @@
-import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
+import { DelayedError, Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Config } from '../src/config.js';
 import { type RebuildJob, type ScanJob, scanJobSchema } from '../src/jobs.js';
 import type { Logger } from '../src/logger.js';
 import type { RedisClient as Redis } from '../src/queue.js';
 import { type NetqQueues, queueName, WORKER_LOCKS } from '../src/queue.js';
 import { AppLock } from '../src/store/appLock.js';
+import { lastKnownContainers } from '../src/store/networkConfigStore.js';
 import { collectScan, type ScanResult } from './scan.js';
 
 /** A host whose last heartbeat is older than this is gone. */
@@ -18,7 +19,8 @@ const RECHECK_MS = 5_000;
  * Keeps a rebuildall from waiting for ever on a host whose workers are all gone. One live worker (by a
  * Redis lock per gone host) serves that host's scan and rebuild queues without touching Docker:
  * - a rebuild that belongs to a run fails at once, so its scan counts the app's containers as failed;
- * - a scan that had listed its apps adds up what its children gave; one that had not fails (a host failure);
+ * - a scan that had listed its apps adds up what its children gave; one that had not counts the apps and
+ *   containers of the host's last rebuilds as failed, and names the host as not scanned;
  * - a standalone rebuild waits: it is put back for later, until the host returns or the requester gives up.
  * Jobs the gone workers held are handed back by BullMQ's stalled-job check once their locks lapse.
  */
@@ -97,9 +99,49 @@ export class HostReaper {
     return async (job: Job<ScanJob, ScanResult>, token?: string): Promise<ScanResult> => {
       if (!(await this.stillGone(host))) return this.handBack(job, token);
       const parsed = scanJobSchema.safeParse(job.data);
-      if (!parsed.success || parsed.data.step === 'initial') throw new UnrecoverableError(reason);
-      return collectScan(job, token, parsed.data);
+      if (!parsed.success) throw new UnrecoverableError(reason);
+      let data = parsed.data;
+      if (data.step === 'initial') {
+        // the host's workers died before its scan listed the apps: count what the host last had
+        data = {
+          ...data,
+          step: 'waiting',
+          seen: await this.lastKnown(host, job),
+          unscanned: `${reason}; not scanned, counted from its last rebuilds`,
+        };
+        await job.updateData(data);
+        await this.redis.hset(
+          this.queues.keys.run(data.runId),
+          `total:${host}`,
+          String(Object.keys(data.seen ?? {}).length),
+        );
+      }
+      return collectScan(job, token, data);
     };
+  }
+
+  /**
+   * The apps and containers a gone host had at its last rebuilds, plus any app whose job the dead scan had
+   * already added (named by its container ids, since the scan's own list died with it).
+   */
+  private async lastKnown(host: string, scan: Job<ScanJob>): Promise<Record<string, string[]>> {
+    const seen = await lastKnownContainers(this.redis, this.queues.keys, host);
+    const deps = await scan.getDependencies();
+    const childKeys = [
+      ...Object.keys(deps.processed ?? {}),
+      ...(deps.unprocessed ?? []),
+      ...(deps.failed ?? []),
+      ...Object.keys(deps.ignored ?? {}),
+    ];
+    const prefix = `${scan.data.runId}.${host}.`;
+    for (const key of childKeys) {
+      const id = key.slice(key.lastIndexOf(':') + 1);
+      const app = id.startsWith(prefix) ? id.slice(prefix.length) : undefined;
+      if (app === undefined || Object.hasOwn(seen, app)) continue;
+      const child = await Job.fromId<RebuildJob>(this.queues.rebuildQueue(host), id);
+      seen[app] = (child?.data.containerIds ?? []).map((c) => c.slice(0, 12));
+    }
+    return seen;
   }
 
   private async release(host: string, r: { workers: Worker[]; lock: AppLock }): Promise<void> {

@@ -8,6 +8,8 @@ import type { WorkerContext } from './context.js';
 export interface ScanResult {
   host: string;
   results: RebuildResult[];
+  /** why the host was not scanned in this run (its apps are those of its last rebuilds, all failed) */
+  unscanned?: string;
 }
 
 /** The job id of an app's rebuild inside a run; ids are fixed so a re-run adds no second child. */
@@ -87,20 +89,30 @@ export async function collectScan(
   const failures = await job.getIgnoredChildrenFailures();
   const results: RebuildResult[] = Object.values(values);
   const prefix = `${data.runId}.${data.host}.`;
-  for (const [key, reason] of Object.entries(failures)) {
-    const jobId = key.slice(key.lastIndexOf(':') + 1);
-    const app = jobId.startsWith(prefix) ? jobId.slice(prefix.length) : jobId;
+  const allFailed = (app: string, reason: string): RebuildResult => {
     const names = data.seen?.[app] ?? [];
-    results.push({
+    return {
       app,
       host: data.host,
       containers: names.length,
       configured: 0,
       failed: names.length,
       listeners: {},
-      failures: names.map((container) => ({ container, reason: reason || 'job failed' })),
-    });
+      failures: names.map((container) => ({ container, reason })),
+    };
+  };
+  for (const [key, reason] of Object.entries(failures)) {
+    const jobId = key.slice(key.lastIndexOf(':') + 1);
+    results.push(allFailed(jobId.startsWith(prefix) ? jobId.slice(prefix.length) : jobId, reason || 'job failed'));
+  }
+  // an app the scan saw (or, for an unscanned host, that the host last had) with no job result at all
+  // still counts: its containers as failed
+  const counted = new Set(results.map((r) => r.app));
+  for (const app of Object.keys(data.seen ?? {})) {
+    if (!counted.has(app)) results.push(allFailed(app, data.unscanned ?? 'its rebuild job in this run is gone'));
   }
   results.sort((a, b) => a.app.localeCompare(b.app));
-  return { host: data.host, results };
+  return data.unscanned === undefined
+    ? { host: data.host, results }
+    : { host: data.host, results, unscanned: data.unscanned };
 }

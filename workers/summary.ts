@@ -30,6 +30,8 @@ export function summaryProcessor(ctx: WorkerContext) {
       const jobId = key.slice(key.lastIndexOf(':') + 1);
       return { host: jobId.slice(jobId.indexOf('.') + 1), reason: reason || 'scan failed' };
     });
+    for (const s of scans) if (s.unscanned !== undefined) hostFailures.push({ host: s.host, reason: s.unscanned });
+    hostFailures.sort((a, b) => a.host.localeCompare(b.host));
     const summary: RebuildallResult = {
       apps: new Set(results.map((r) => r.app)).size,
       containers: results.reduce((n, r) => n + r.containers, 0),

@@ -83,3 +83,24 @@ export async function appsByHost(redis: Redis, keys: NetqKeys): Promise<Map<stri
   }
   return out;
 }
+
+/**
+ * The containers each app had on a host at its last rebuild (configured or failed), by app; apps that had
+ * none are left out. What a rebuildall counts for a host whose workers vanished before it was scanned.
+ */
+export async function lastKnownContainers(
+  redis: Redis,
+  keys: NetqKeys,
+  host: string,
+): Promise<Record<string, string[]>> {
+  const fields = (await redis.hkeys(keys.netconfig)).filter((f) => f.endsWith(`/${host}`));
+  if (fields.length === 0) return {};
+  const out: Record<string, string[]> = {};
+  for (const raw of await redis.hmget(keys.netconfig, ...fields)) {
+    if (raw === null) continue;
+    const c = JSON.parse(raw) as StoredNetworkConfig;
+    const names = [...new Set([...c.containers.map((x) => x.container), ...c.failures.map((x) => x.container)])];
+    if (names.length > 0) out[c.app] = names.sort();
+  }
+  return out;
+}

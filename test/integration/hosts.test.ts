@@ -19,6 +19,7 @@ import {
   runId,
   scopeLabel,
   startPool,
+  storedListeners,
   testEnv,
   until,
 } from '../helpers.js';
@@ -152,13 +153,20 @@ describe('across hosts', () => {
     const q = producer(config);
     try {
       await until('h2 live', async () => ((await q.liveHosts()).includes('h2') ? true : undefined));
+      // the worker's own host rebuild on connecting (its event watcher's) must be over, so that the scan
+      // the kill waits for below is this run's
+      await until('h2 apps rebuilt once', async () => {
+        for (const a of remoteApps) if ((await storedListeners(config, a, 'h2')).length === 0) return undefined;
+        return true;
+      });
+      const before = new Set(await q.redis.keys(`${config.prefix}:run:*`));
       // So that the kill lands before h2 has done its apps however fast the machine is, the test holds
       // their app locks (as another worker's jobs would): h2's jobs wait, retrying, until it dies.
       for (const a of remoteApps) await q.redis.set(q.keys.appLock(a), 'test-holder', 'PX', 120_000);
       const run = rebuildall(q, { wait: true, timeoutMs: 150_000 });
-      // kill it as soon as its scan has listed the apps
+      // kill it as soon as this run's scan of h2 has listed the apps
       await until('h2 scanned', async () => {
-        const keys = await q.redis.keys(`${config.prefix}:run:*`);
+        const keys = (await q.redis.keys(`${config.prefix}:run:*`)).filter((k) => !before.has(k));
         for (const k of keys) if (await q.redis.hexists(k, 'total:h2')) return true;
         return undefined;
       });
@@ -193,6 +201,42 @@ describe('across hosts', () => {
       await q.close();
     }
   }, 240_000);
+
+  it("counts host 2's last known apps as failed when its worker dies before the scan is picked up", async () => {
+    const e = env({ NETQ_CONCURRENCY: '1' });
+    const config = configOf(e);
+    await startPool(config);
+    const remoteApps = Array.from({ length: 3 }, () => appName('unscanned'));
+    for (const a of remoteApps) await h2Container(a);
+    await h2Container(remoteApps[0] as string, 2);
+    const worker = spawn(process.execPath, [path.join(ROOT, 'bin/netq.js'), 'worker'], {
+      env: { ...process.env, ...e, NETQ_HOST_ID: 'h2', DOCKER_HOST: h2.dockerHost },
+      stdio: 'ignore',
+    });
+    children.push(worker);
+    const q = producer(config);
+    try {
+      // h2's worker rebuilds its host on connecting: that is the state the summary falls back on
+      await until('h2 apps rebuilt once', async () => {
+        for (const a of remoteApps) if ((await storedListeners(config, a, 'h2')).length === 0) return undefined;
+        return true;
+      });
+      worker.kill('SIGKILL');
+      await new Promise((resolve) => worker.once('exit', resolve));
+      // its heartbeat is still fresh: the run adds a scan for h2 that no live worker will ever take
+      expect(await q.liveHosts()).toContain('h2');
+      const { result } = (await rebuildall(q, { wait: true, timeoutMs: 120_000 })) as { result: RebuildallResult };
+      const remote = result.results.filter((r) => r.host === 'h2');
+      expect(remote.map((r) => [r.app, r.containers, r.failed])).toEqual(
+        [...remoteApps].sort().map((a) => [a, a === remoteApps[0] ? 2 : 1, a === remoteApps[0] ? 2 : 1]),
+      );
+      for (const f of remote.flatMap((r) => r.failures)) expect(f.reason).toMatch(/no worker serves host h2/);
+      expect(result.hostFailures).toEqual([{ host: 'h2', reason: expect.stringMatching(/h2.*not scanned/) }]);
+      expect(result.failed).toBe(4);
+    } finally {
+      await q.close();
+    }
+  }, 180_000);
 
   it('connects a worker and the CLI to a Redis with a password, and hides the password', async () => {
     const port = 6390 + Math.floor(Math.random() * 50);
