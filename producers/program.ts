@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { registerAppLifecycle } from './commands/appLifecycle.js';
 import { registerHelp } from './commands/help.js';
 import { registerHosts } from './commands/hosts.js';
 import { registerNetworks } from './commands/networks.js';
@@ -17,6 +18,7 @@ const COMMANDS: RegisterCommand[] = [
   registerReport,
   registerSet,
   registerNetworks,
+  registerAppLifecycle,
   registerHosts,
   registerHelp,
 ];

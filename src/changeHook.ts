@@ -12,16 +12,18 @@ export function listenersChanged(
 }
 
 /**
- * Runs NETQ_ON_CHANGE for an app whose listeners changed: argv as given, no shell, the app in the
- * environment. A hook that fails is logged; it does not fail the rebuild (the config is written).
+ * Runs NETQ_ON_CHANGE for an app whose listeners changed: argv as given (`{app}` in an argument replaced
+ * by the app), no shell, the app also in the environment. A hook that fails is logged; it does not fail the rebuild (the config is written).
  */
 export function runChangeHook(
   argv: string[],
   env: { app: string; hostId: string; listeners: Record<string, string[]> },
   logger: Logger,
 ): Promise<void> {
-  const [file, ...args] = argv;
+  const [file, ...template] = argv;
   if (!file) return Promise.resolve();
+  // `{app}` in an argument is the app's name (a checked app name; no shell ever sees it)
+  const args = template.map((a) => a.replaceAll('{app}', env.app));
   const started = performance.now();
   return new Promise((resolve) => {
     execFile(

@@ -110,7 +110,7 @@ export const envSchema = z.object({
     )
     .optional()
     .describe(
-      "command run (no shell) after an app's listeners changed; it gets NETQ_APP, NETQ_HOST_ID and NETQ_LISTENERS (JSON) in its environment",
+      "command run (no shell) after an app's listeners changed; it gets NETQ_APP, NETQ_HOST_ID and NETQ_LISTENERS (JSON) in its environment, and {app} in an argument is the app",
     ),
   NETQ_SHUTDOWN_GRACE_MS: int(0, 3_600_000, 30_000).describe(
     'on SIGTERM, how long active jobs may run on; after that they are handed back to the queue',

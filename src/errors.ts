@@ -37,6 +37,9 @@ export class WaitTimeoutError extends NetqError {}
 /** A job failed for good (its retries exhausted, or bad input seen by the worker). */
 export class JobFailedError extends NetqError {}
 
+/** An app's lock stayed taken (by a rebuild of it) longer than an operation on the app would wait. */
+export class AppBusyError extends NetqError {}
+
 /** Ends the CLI with this exit code after printing nothing more. */
 export class ExitError extends NetqError {
   constructor(readonly code: number) {

@@ -7,16 +7,26 @@ import type { ContainerNetworkConfig } from '../types.js';
 
 const FILE_PATTERN = /^(IP|PORT)\.([A-Za-z0-9_-]+)\.(\d+)$/;
 
-/** `<root>/<app>`, refusing anything that would leave the root (a symlinked app folder included). */
-async function appDir(root: string, app: string): Promise<string> {
+/**
+ * `<root>/<app>`, refusing anything that would leave the root (a symlinked app folder included). It is
+ * created only when asked (there are files to write): a rebuild of a deleted or renamed app, which has no
+ * containers, must not bring its folder back (Dokku lists apps by their folders). Undefined when missing.
+ */
+async function appDir(root: string, app: string, create: boolean): Promise<string | undefined> {
   const realRoot = await realpath(root);
   const dir = path.join(realRoot, app);
   if (path.dirname(dir) !== realRoot) throw new BadInputError(`app folder ${app} is not inside ${root}`);
   // not recursive: the root exists (realpath), and mkdir(2) does not follow a planted (even dangling) symlink
-  await mkdir(dir, { mode: 0o755 }).catch((err: NodeJS.ErrnoException) => {
-    if (err.code !== 'EEXIST') throw err;
+  if (create) {
+    await mkdir(dir, { mode: 0o755 }).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EEXIST') throw err;
+    });
+  }
+  const st = await lstat(dir).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT' && !create) return undefined;
+    throw err;
   });
-  const st = await lstat(dir);
+  if (st === undefined) return undefined;
   if (!st.isDirectory()) throw new BadInputError(`${dir} is not a folder (a symlink is refused)`);
   return dir;
 }
@@ -67,7 +77,8 @@ export async function writeDokkuFiles(
   configs: ContainerNetworkConfig[],
   keep: Set<string>,
 ): Promise<{ written: number; unchanged: number; removed: number }> {
-  const dir = await appDir(root, app);
+  const dir = await appDir(root, app, configs.length > 0);
+  if (dir === undefined) return { written: 0, unchanged: 0, removed: 0 };
   const outcomes = await Promise.all(
     configs.flatMap((c) => [
       writeIfChanged(dir, `IP.${c.proc}.${c.index}`, `${c.ip}\n`),

@@ -31,7 +31,11 @@ export async function writeNetworkConfig(
   else tx.srem(keys.appHosts(stored.app), stored.host);
   const res = await tx.exec();
   const prev = res?.[0]?.[1];
-  return typeof prev === 'string' ? (JSON.parse(prev) as StoredNetworkConfig) : undefined;
+  if (typeof prev === 'string') return JSON.parse(prev) as StoredNetworkConfig;
+  // an app with no containers here and nothing stored before (deleted, renamed, or never on this host)
+  // leaves nothing behind, so that it does not come back in `network:report`
+  if (stored.containers.length + stored.failures.length === 0) await redis.hdel(keys.netconfig, f);
+  return undefined;
 }
 
 /** An app's stored config on each host that has one, by host name. */

@@ -196,8 +196,9 @@ describe('the Docker event watcher', () => {
   it('runs the change hook once per real change, never for an unchanged rebuild', async () => {
     const out = await tempDir();
     const log = path.join(out.dir, 'hook.log');
-    const script = `require('fs').appendFileSync(${JSON.stringify(log)}, process.env.NETQ_APP + ' ' + process.env.NETQ_LISTENERS + '\\n')`;
-    const e = env({ NETQ_ON_CHANGE: JSON.stringify([process.execPath, '-e', script]) });
+    // the app comes in the environment and, where an argument says {app}, in the arguments
+    const script = `require('fs').appendFileSync(${JSON.stringify(log)}, process.env.NETQ_APP + ' ' + process.argv[1] + ' ' + process.env.NETQ_LISTENERS + '\\n')`;
+    const e = env({ NETQ_ON_CHANGE: JSON.stringify([process.execPath, '-e', script, 'app={app}']) });
     const config = configOf(e);
     await startPool(config);
     const app = appName('hook');
@@ -208,13 +209,15 @@ describe('the Docker event watcher', () => {
       const again = () => rebuild(q, { app, host: 'local' }, { wait: true, timeoutMs: 20_000 });
       await again();
       await again();
-      expect(await lines()).toEqual([`${app} {"web":["${await bridgeIp(web1.id)}:5000"]}`]);
+      expect(await lines()).toEqual([`${app} app=${app} {"web":["${await bridgeIp(web1.id)}:5000"]}`]);
       const web2 = await createAppContainer({ app, proc: 'web', index: 2 });
       await again();
       await again();
       const all = await lines();
       expect(all).toHaveLength(2);
-      expect(all[1]).toBe(`${app} {"web":["${await bridgeIp(web1.id)}:5000","${await bridgeIp(web2.id)}:5000"]}`);
+      expect(all[1]).toBe(
+        `${app} app=${app} {"web":["${await bridgeIp(web1.id)}:5000","${await bridgeIp(web2.id)}:5000"]}`,
+      );
     } finally {
       await q.close();
       await out.remove();

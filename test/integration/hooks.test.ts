@@ -1,12 +1,22 @@
 import { spawn } from 'node:child_process';
+import { access, mkdir, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { cleanupPrefix, configOf, producer, ROOT, testEnv } from '../helpers.js';
+import { describe, expect, it } from 'vitest';
+import {
+  appName,
+  configOf,
+  createAppContainer,
+  producer,
+  ROOT,
+  runCli,
+  startPool,
+  storedListeners,
+  tempDir,
+  testEnv,
+  useTestEnvs,
+} from '../helpers.js';
 
-const envs: Record<string, string>[] = [];
-afterEach(async () => {
-  for (const e of envs.splice(0)) await cleanupPrefix(configOf(e));
-});
+const env = useTestEnvs({ docker: true });
 
 function runHook(
   name: string,
@@ -28,17 +38,26 @@ function runHook(
   });
 }
 
+/** The containers of an app among this run's. */
+async function listApp(app: string) {
+  const { docker, scopeLabel } = await import('../helpers.js');
+  const found = await docker.listContainers({
+    all: true,
+    filters: { label: [scopeLabel, `com.dokku.app-name=${app}`] },
+  });
+  return found.map((c) => docker.getContainer(c.Id));
+}
+
 describe('Dokku deploy hooks', () => {
   it('queue a rebuild of the right app and return at once, with no worker running', async () => {
-    const e = testEnv();
-    envs.push(e);
+    const e = env();
     const cases: [string, string[], string[]][] = [
       ['post-deploy', ['app-a', '5000', '172.17.0.2', 'latest'], ['app-a']],
       ['core-post-deploy', ['app-b', '5000', '172.17.0.3', 'latest'], ['app-b']],
       ['post-container-create', ['app', 'abc123', 'app-c', 'deploy', 'web'], ['app-c']],
       ['post-container-create', ['run', 'abc124', 'app-x', 'run', 'web'], []], // one-off containers are not the app's
-      ['post-app-rename-setup', ['app-old', 'app-new'], ['app-new', 'app-old']],
-      ['post-delete', ['app-d', 'latest'], ['app-d']],
+      ['post-app-rename-setup', ['app-old', 'app-new'], ['app-new']], // the old name has nothing left to rebuild
+      ['post-delete', ['app-d', 'latest'], []], // nothing to rebuild: what was stored of it is dropped
     ];
     const q = producer(configOf(e));
     try {
@@ -62,5 +81,68 @@ describe('Dokku deploy hooks', () => {
     const res = await runHook('post-deploy', ['app-a'], testEnv({ REDIS_URL: 'redis://127.0.0.1:1' }));
     expect(res.code).toBe(0);
     expect(res.stderr).toMatch(/could not queue a network rebuild of app-a/);
+  });
+
+  it("rename moves an app's properties to the new name, delete forgets it, and neither leaves a ghost", async () => {
+    const files = await tempDir();
+    const e = env({ NETQ_DOKKU_ROOT: files.dir });
+    const config = configOf(e);
+    await startPool(config);
+    const [before, after] = [appName('old'), appName('new')];
+    const report = async (args: string[]) =>
+      JSON.parse((await runCli(['network:report', ...args, '--format', 'json'], e)).stdout);
+    try {
+      // a deployed app with a property and its files, as Dokku has it
+      await mkdir(path.join(files.dir, before));
+      const old = await createAppContainer({ app: before });
+      expect((await runCli(['network:set', before, 'tld', 'svc.example', '--no-apply'], e)).code).toBe(0);
+      expect((await runCli(['network:rebuild', before], e)).code).toBe(0);
+      expect(await readdir(path.join(files.dir, before))).toEqual(['IP.web.1', 'PORT.web.1']);
+
+      // dokku apps:rename: the old containers go, the folder moves, the trigger runs, the new app deploys
+      await old.remove({ force: true });
+      await rm(path.join(files.dir, before), { recursive: true });
+      await mkdir(path.join(files.dir, after));
+      expect((await runHook('post-app-rename-setup', [before, after], e)).stderr).toBe('');
+      await createAppContainer({ app: after });
+      expect((await runCli(['network:rebuild', after], e)).code).toBe(0);
+      expect(await report([after])).toMatchObject({
+        'network-tld': 'svc.example',
+        'network-computed-tld': 'svc.example',
+      });
+      expect(await storedListeners(config, after)).toHaveLength(1);
+      // a late rebuild of the old name (the watcher's destroy event) brings back neither folder nor report entry
+      expect((await runCli(['network:rebuild', before], e)).code).toBe(0);
+      await expect(access(path.join(files.dir, before))).rejects.toThrow(/ENOENT/);
+      expect(Object.keys(await report([]))).toEqual([after]);
+
+      // dokku apps:destroy: containers and folder gone, then post-delete
+      await Promise.all((await listApp(after)).map((c) => c.remove({ force: true })));
+      await rm(path.join(files.dir, after), { recursive: true });
+      expect((await runHook('post-delete', [after], e)).stderr).toBe('');
+      expect((await runCli(['network:rebuild', after], e)).code).toBe(0);
+      await expect(access(path.join(files.dir, after))).rejects.toThrow(/ENOENT/);
+      const none = await runCli(['network:report'], e);
+      expect(none.code).toBe(0);
+      expect(none.stderr).toMatch(/haven't deployed any applications/);
+      expect(await report([after])).toMatchObject({ 'network-tld': '', 'network-web-listeners': '' });
+    } finally {
+      await files.remove();
+    }
+  });
+
+  it('refuse a bad app name for forget and rename with one line, exit 1', async () => {
+    const e = env();
+    for (const args of [
+      ['network:forget', '../etc'],
+      ['network:rename', 'ok-app', 'UPPER'],
+      ['network:rename', 'same', 'same'],
+    ]) {
+      const res = await runCli(args, e);
+      expect(res.code, args.join(' ')).toBe(1);
+      expect(res.stderr, args.join(' ')).toMatch(
+        /^netq: (invalid app name|the old and the new app name are the same)[^\n]*\n$/,
+      );
+    }
   });
 });
