@@ -60,7 +60,8 @@ export async function startWorkerPool(opts: PoolOptions): Promise<WorkerPool> {
     ...(opts.onAppWork ? { onAppWork: opts.onAppWork } : {}),
   };
   const roles = opts.roles ?? ALL_ROLES;
-  const base = { connection: redis, prefix: config.prefix, autorun: true, ...WORKER_LOCKS };
+  // name: BullMQ records it on each job it takes (`processedBy`), so a job tells which worker ran it
+  const base = { connection: redis, prefix: config.prefix, autorun: true, name: workerId, ...WORKER_LOCKS };
   const workers: Worker[] = [];
   if (roles.includes('rebuild')) {
     workers.push(
