@@ -6,12 +6,15 @@
 // everything else (dockerode, fastify, bull-board, pino, …) stays an ordinary import from node_modules,
 // loaded only by the commands that need it (`netq worker`, `netq serve`), so packages that find their
 // own files on disk keep working. The chunks for those commands are split off and loaded lazily.
-import { rm } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { build } from 'esbuild';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const OUT = path.join(ROOT, 'dist/bundle');
+// built beside it and swapped in, so a `netq` started during a build (a hook, a test) never finds it missing
+const NEXT = `${OUT}.next-${process.pid}`;
+const OLD = `${OUT}.old-${process.pid}`;
 
 /** Bundled packages: the CLI's start-up path. */
 const BUNDLED = new Set([
@@ -41,10 +44,10 @@ const BUNDLED = new Set([
 
 const packageOf = (spec) => (spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]);
 
-await rm(OUT, { recursive: true, force: true });
+await rm(NEXT, { recursive: true, force: true });
 await build({
   entryPoints: [path.join(ROOT, 'dist/producers/cli.js')],
-  outdir: OUT,
+  outdir: NEXT,
   bundle: true,
   splitting: true,
   format: 'esm',
@@ -69,3 +72,8 @@ await build({
     },
   ],
 });
+await rename(OUT, OLD).catch((err) => {
+  if (err.code !== 'ENOENT') throw err;
+});
+await rename(NEXT, OUT);
+await rm(OLD, { recursive: true, force: true });
