@@ -1,9 +1,9 @@
 import { lstat, readdir, readFile, stat, symlink, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { rebuild } from '../../producers/client.js';
+import { rebuild, rebuildall } from '../../producers/client.js';
 import { writeProperty } from '../../src/store/propertyStore.js';
-import type { RebuildResult } from '../../src/types.js';
+import type { RebuildallResult, RebuildResult } from '../../src/types.js';
 import {
   appName,
   configOf,
@@ -178,12 +178,18 @@ describe('network:rebuild', () => {
 
     const q = producer(config);
     try {
+      // 20 requests (which merge into one or two jobs) and 3 rebuildalls at once (each has its own job for
+      // the app): at least 4 jobs for one app, free to run together on 16 slots but for the app lock
       const requests = Array.from({ length: 20 }, () =>
         rebuild(q, { app, host: 'local' }, { wait: true, timeoutMs: 45_000 }),
       );
+      const runs = Array.from({ length: 3 }, () => rebuildall(q, { wait: true, timeoutMs: 45_000 }));
       const results = await Promise.all(requests);
       expect(results.every((r) => r.result?.configured === 2)).toBe(true);
-      expect(started).toBeGreaterThanOrEqual(1);
+      for (const r of await Promise.all(runs)) {
+        expect((r.result as RebuildallResult).results.find((x) => x.app === app)).toMatchObject({ configured: 2 });
+      }
+      expect(started).toBeGreaterThanOrEqual(4);
       expect(maxActive).toBe(1);
     } finally {
       await q.close();
