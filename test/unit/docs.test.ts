@@ -8,3 +8,19 @@ describe('README', () => {
     expect(readme).toContain(`<!-- env:start -->\n${envTable()}\n<!-- env:end -->`);
   });
 });
+
+describe('docs/reliability.md', () => {
+  it('names only tests that exist, by file and exact title', () => {
+    const doc = readFileSync(new URL('../../docs/reliability.md', import.meta.url), 'utf8');
+    const refs = [...doc.matchAll(/`([a-zA-Z]+\.test\.ts)` › "([^"]+)"/g)];
+    expect(refs.length).toBeGreaterThanOrEqual(20);
+    for (const [, file, title] of refs) {
+      const source = readFileSync(new URL(`../integration/${file}`, import.meta.url), 'utf8');
+      const quoted = [`'${title}'`, `"${title}"`, `\`${title}\``];
+      expect(
+        quoted.some((q) => source.includes(`it(${q}`)),
+        `${file} › ${title}`,
+      ).toBe(true);
+    }
+  });
+});
