@@ -57,6 +57,11 @@ export const scanJobSchema = z.strictObject({
    * then holds the apps and containers of the host's last rebuilds, each counted as failed
    */
   unscanned: z.string().max(2000).optional(),
+  /** containers whose app label is not a valid app name: counted as failed, never silently skipped */
+  refused: z
+    .array(z.strictObject({ label: z.string().max(100), container: z.string().max(255), reason: z.string().max(500) }))
+    .max(10_000)
+    .optional(),
 });
 export type ScanJob = z.infer<typeof scanJobSchema>;
 

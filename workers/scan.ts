@@ -13,6 +13,8 @@ export interface ScanResult {
 }
 
 /** The job id of an app's rebuild inside a run; ids are fixed so a re-run adds no second child. */
+const clip = (s: string, max: number) => (s.length <= max ? s : s.slice(0, max));
+
 export const runChildId = (runId: string, host: string, app: string) => `${runId}.${host}.${app}`;
 
 /**
@@ -36,10 +38,13 @@ export function scanProcessor(ctx: WorkerContext) {
     if (data.step === 'initial') {
       const containers = await ctx.docker.listAppContainers();
       const byApp = new Map<string, { ids: string[]; names: string[] }>();
+      const refused: NonNullable<ScanJob['refused']> = [];
       for (const c of containers) {
         const problem = appNameProblem(c.app);
         if (problem) {
-          log.warn({ container: c.name, label: c.app }, `skipping container: ${problem}`);
+          const reason = `its app label ${quoteInput(c.app)} is not a valid app name: ${problem}`;
+          log.warn({ container: c.name, label: quoteInput(c.app) }, `cannot configure container: ${reason}`);
+          refused.push({ label: clip(c.app, 100), container: clip(c.name, 255), reason: clip(reason, 500) });
           continue;
         }
         const entry = byApp.get(c.app) ?? { ids: [], names: [] };
@@ -63,7 +68,7 @@ export function scanProcessor(ctx: WorkerContext) {
       );
       const seen = Object.fromEntries([...byApp].map(([app, e]) => [app, e.names]));
       // the step is stored before anything reports the scan as done, so a re-run resumes from here
-      data = { ...data, step: 'waiting', seen };
+      data = { ...data, step: 'waiting', seen, ...(refused.length > 0 ? { refused } : {}) };
       await job.updateData(data);
       await ctx.redis.hset(ctx.queues.keys.run(data.runId), `total:${data.host}`, String(byApp.size));
       await ctx.redis.expire(ctx.queues.keys.run(data.runId), 24 * 3600);
@@ -110,6 +115,20 @@ export async function collectScan(
   const counted = new Set(results.map((r) => r.app));
   for (const app of Object.keys(data.seen ?? {})) {
     if (!counted.has(app)) results.push(allFailed(app, data.unscanned ?? 'its rebuild job in this run is gone'));
+  }
+  // containers of an invalid app label, one result per label: they count as failed
+  const refusedByLabel = new Map<string, NonNullable<ScanJob['refused']>>();
+  for (const r of data.refused ?? []) refusedByLabel.set(r.label, [...(refusedByLabel.get(r.label) ?? []), r]);
+  for (const [label, rs] of refusedByLabel) {
+    results.push({
+      app: label,
+      host: data.host,
+      containers: rs.length,
+      configured: 0,
+      failed: rs.length,
+      listeners: {},
+      failures: rs.map((r) => ({ container: r.container, reason: r.reason })),
+    });
   }
   results.sort((a, b) => a.app.localeCompare(b.app));
   return data.unscanned === undefined

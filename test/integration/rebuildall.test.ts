@@ -53,6 +53,27 @@ describe('network:rebuildall', () => {
     expect(text.stdout).toContain('rebuildall: 3 apps, 6 containers, 4 configured, 2 failed');
   });
 
+  it('counts a container whose app label is not a valid app name as failed, rather than skipping it', async () => {
+    const e = env();
+    await startPool(configOf(e));
+    const good = appName('fine');
+    const bad = `Old_${appName('style')}`; // uppercase and "_": not an app name netq (or newer Dokku) accepts
+    await createAppContainer({ app: good });
+    await createAppContainer({ app: bad });
+    const res = await runCli(['network:rebuildall', '--format', 'json'], e);
+    expect(res.code).toBe(1);
+    const s = JSON.parse(res.stdout) as RebuildallResult;
+    expect({ apps: s.apps, containers: s.containers, configured: s.configured, failed: s.failed }).toEqual({
+      apps: 2,
+      containers: 2,
+      configured: 1,
+      failed: 1,
+    });
+    expect(s.results.find((r) => r.app === bad)?.failures).toEqual([
+      { container: `${bad}.web.1`, reason: expect.stringMatching(/^its app label "Old_.*" is not a valid app name: /) },
+    ]);
+  });
+
   it('exits 0 with an empty summary when the host has no apps', async () => {
     const e = env();
     await startPool(configOf(e));
