@@ -4,7 +4,7 @@ import { FastifyAdapter } from '@bull-board/fastify';
 import type { FastifyInstance } from 'fastify';
 import { coerceError } from '../../src/errors.js';
 import type { NetqQueues } from '../../src/queue.js';
-import { liveQueueNames, withDeadline } from './liveQueues.js';
+import { knownQueueNames, withDeadline } from './liveQueues.js';
 
 /** The BullMQ dashboard (bull-board) under /ui: every netq queue, the list refreshed as hosts come and go. */
 
@@ -25,7 +25,7 @@ export async function registerDashboard(app: FastifyInstance, queues: NetqQueues
   const refresh = async () => {
     if (Date.now() - checkedAt < REFRESH_MS) return;
     checkedAt = Date.now();
-    const names = await withDeadline(liveQueueNames(queues), 2_000, 'listing the live hosts');
+    const names = await withDeadline(knownQueueNames(queues), 2_000, 'listing the known hosts');
     if (names.join(' ') === shown) return;
     board.replaceQueues(names.map((n) => new BullMQAdapter(queues.queue(n))));
     shown = names.join(' ');

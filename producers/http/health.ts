@@ -50,17 +50,39 @@ export interface HealthReport {
   problems: string[];
 }
 
-/** Healthy when Redis answers and the Docker event watcher of every live worker is connected. */
+/** A host silent for longer than this is taken as retired, and no longer makes /healthz fail. */
+export const RETIRED_HOST_MS = 3600_000;
+
+/**
+ * Healthy when Redis answers, the Docker event watcher of every live worker is connected, and no host
+ * that sent heartbeats within the last hour has lost all its workers (its jobs would wait and its
+ * events go unseen).
+ */
 export async function checkHealth(queues: NetqQueues): Promise<HealthReport> {
   let workers: WorkerHealth[];
+  let silent: string[];
+  const now = Date.now();
   try {
     await withDeadline(queues.redis.ping(), REDIS_DEADLINE_MS, 'redis ping');
-    workers = await withDeadline(liveWorkerHealth(queues), REDIS_DEADLINE_MS, 'redis hgetall');
+    [workers, silent] = await withDeadline(
+      Promise.all([
+        liveWorkerHealth(queues, now),
+        queues.redis.zrangebyscore(queues.keys.hosts, now - RETIRED_HOST_MS, now - LIVE_MS, 'WITHSCORES'),
+      ]),
+      REDIS_DEADLINE_MS,
+      'redis hgetall',
+    );
   } catch (raw) {
     const reason = `down: ${coerceError(raw).message}`;
     return { ok: false, redis: reason, workers: [], problems: [`redis ${reason}`] };
   }
   const problems: string[] = [];
+  for (let i = 0; i + 1 < silent.length; i += 2) {
+    const ago = Math.round((now - Number(silent[i + 1])) / 1000);
+    problems.push(
+      `host ${silent[i]}: no live worker (last heartbeat ${ago} s ago); its jobs wait and its events are not watched`,
+    );
+  }
   const shown = workers.map((w) => {
     const ok = w.watcher.state === 'connected';
     if (!ok) {

@@ -6,7 +6,7 @@ import type { Logger } from '../../src/logger.js';
 import type { NetqQueues } from '../../src/queue.js';
 import { duplicateClient, type RedisClient as Redis } from '../../src/queue.js';
 import { LIVE_MS, liveWorkerHealth } from './health.js';
-import { liveQueueNames, withDeadline } from './liveQueues.js';
+import { KNOWN_HOST_MS, knownQueueNames, withDeadline } from './liveQueues.js';
 
 /**
  * `/metrics` for Prometheus, on a registry of its own. Job counts, live workers and watcher health are
@@ -97,7 +97,7 @@ export class NetqMetrics {
 
   /** Adds QueueEvents for every netq queue not followed yet; returns the current queue names. */
   async subscribe(): Promise<string[]> {
-    const names = await liveQueueNames(this.queues);
+    const names = await knownQueueNames(this.queues);
     const added: QueueEvents[] = [];
     for (const name of names) {
       if (this.events.has(name) || this.closing) continue;
@@ -138,7 +138,8 @@ export class NetqMetrics {
     const names = await this.subscribe();
     const counts = await Promise.all(names.map((n) => this.queues.queue(n).getJobCounts(...STATES)));
     const now = Date.now();
-    const hosts = await this.queues.liveHosts(LIVE_MS);
+    // every known host, so that one whose workers all died shows netq_workers_live 0
+    const hosts = await this.queues.liveHosts(KNOWN_HOST_MS);
     const [health, workers] = await Promise.all([
       liveWorkerHealth(this.queues, now),
       Promise.all(hosts.map((h) => this.queues.redis.zcount(this.queues.keys.workers(h), now - LIVE_MS, '+inf'))),

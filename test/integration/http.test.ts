@@ -443,7 +443,7 @@ describe('netq serve: /metrics and /healthz', () => {
     expect(text).toContain('netq_redis_up 1');
   });
 
-  it('is healthy when every live worker watches its engine, and names the watcher that does not', async () => {
+  it('is healthy when every live worker watches its engine; names the watcher that does not, and a host that lost its workers', async () => {
     const s = await serve(env());
     const key = s.queues.keys.workerHealth;
     await s.queues.redis.hset(key, 'w-ok', health('w-ok', 'connected'));
@@ -472,6 +472,21 @@ describe('netq serve: /metrics and /healthz', () => {
     expect(metrics.text).toContain('netq_watcher_connected{worker="w-down",host="other"} 0');
     expect(metrics.text).toContain('netq_watcher_connected{worker="w-ok",host="local"} 1');
     expect(metrics.text).not.toContain('w-gone');
+
+    // a host whose workers all stopped beating a minute ago: unhealthy, and its queues stay on /metrics
+    await s.queues.redis.hdel(key, 'w-down');
+    await s.queues.redis.zadd(s.queues.keys.hosts, Date.now() - 60_000, 'lost');
+    res = await call(s, 'GET', '/healthz', { auth: null });
+    expect(res.status).toBe(503);
+    expect(res.json.problems).toEqual([
+      expect.stringMatching(/^host lost: no live worker \(last heartbeat 6\d s ago\); its jobs wait/),
+    ]);
+    const lost = await call(s, 'GET', '/metrics');
+    expect(lost.text).toContain('netq_workers_live{host="lost"} 0');
+    expect(lost.text).toMatch(/^netq_queue_jobs\{queue="rebuild\.lost",state="waiting"\} 0$/m);
+    // silent for over an hour: retired, healthy again
+    await s.queues.redis.zadd(s.queues.keys.hosts, Date.now() - 2 * 3600_000, 'lost');
+    expect((await call(s, 'GET', '/healthz', { auth: null })).status).toBe(200);
   });
 
   it('is unhealthy when Redis does not answer, and the API says so', async () => {
