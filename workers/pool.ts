@@ -97,7 +97,9 @@ export async function startWorkerPool(opts: PoolOptions): Promise<WorkerPool> {
           jobId: job?.id,
           // a poison job's app may be anything, a megabyte of it included: clipped and quoted
           app: clipApp((job?.data as { app?: unknown } | undefined)?.app),
+          host: config.hostId,
           attempt: job?.attemptsMade,
+          durationMs: job?.processedOn ? Date.now() - job.processedOn : undefined,
           final,
           err: err.message,
         },

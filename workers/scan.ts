@@ -33,7 +33,14 @@ export function scanProcessor(ctx: WorkerContext) {
     if (data.host !== ctx.config.hostId) {
       throw new UnrecoverableError(`scan job for host ${data.host} reached a worker of host ${ctx.config.hostId}`);
     }
-    const log = ctx.logger.child({ queue: job.queueName, jobId: job.id, host: data.host, runId: data.runId });
+    const log = ctx.logger.child({
+      queue: job.queueName,
+      jobId: job.id,
+      host: data.host,
+      runId: data.runId,
+      attempt: job.attemptsMade + 1,
+    });
+    const started = performance.now();
 
     if (data.step === 'initial') {
       const containers = await ctx.docker.listAppContainers();
@@ -72,7 +79,10 @@ export function scanProcessor(ctx: WorkerContext) {
       await job.updateData(data);
       await ctx.redis.hset(ctx.queues.keys.run(data.runId), `total:${data.host}`, String(byApp.size));
       await ctx.redis.expire(ctx.queues.keys.run(data.runId), 24 * 3600);
-      log.info({ apps: byApp.size, containers: containers.length }, 'scanned host');
+      log.info(
+        { apps: byApp.size, containers: containers.length, durationMs: Math.round(performance.now() - started) },
+        'scanned host',
+      );
     }
 
     return collectScan(job, token, data);
