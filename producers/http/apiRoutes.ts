@@ -18,6 +18,7 @@ import {
   waitOptions,
   waitSchema,
 } from './input.js';
+import { knownQueueNames } from './liveQueues.js';
 
 /**
  * The commands of the CLI under /v1, with the CLI's checks (src/appName.ts, validateProperty) and its
@@ -108,13 +109,23 @@ export function registerApiRoutes(app: FastifyInstance, queues: NetqQueues) {
     const idResult = jobIdSchema.safeParse((request.params as { id?: unknown }).id);
     if (!idResult.success) throw new BadInputError(`job id: ${idResult.error.issues[0]?.message ?? 'invalid'}`);
     const id = idResult.data;
-    const { queue } = parseInput(jobQuerySchema, request.query, 'query');
+    const asked = parseInput(jobQuerySchema, request.query, 'query').queue;
     await redisReady();
     // only the queues of hosts that ever reported, so that a lookup does not make a Queue for any name
-    const host = queue === queueName.summary ? undefined : queue.slice(queue.indexOf('.') + 1);
-    const known = host === undefined || (await queues.redis.zscore(queues.keys.hosts, host)) !== null;
-    const job = known ? await queues.queue(queue).getJob(id) : undefined;
-    if (!job) return reply.code(404).send({ error: `no job ${id} in queue ${queue}` });
+    const known = await knownQueueNames(queues);
+    const where = asked === undefined ? known : known.filter((q) => q === asked);
+    const found = (await Promise.all(where.map(async (q) => ({ q, job: await queues.queue(q).getJob(id) })))).filter(
+      (f) => f.job !== undefined,
+    );
+    if (found.length > 1) {
+      const names = found.map((f) => f.q).join(', ');
+      throw new BadInputError(`job id ${id} is in several queues (${names}): name one with ?queue=`);
+    }
+    const [hit] = found;
+    if (!hit?.job) {
+      return reply.code(404).send({ error: `no job ${id} in ${asked === undefined ? 'any queue' : `queue ${asked}`}` });
+    }
+    const { q: queue, job } = hit;
     return {
       id: job.id,
       queue,

@@ -49,12 +49,14 @@ export const noQuerySchema = z.strictObject({});
 
 /** Queue names as src/queue.ts makes them. */
 export const jobQuerySchema = z.strictObject({
+  /** the job's queue; without it every known queue is looked in */
   queue: z
     .string({ error: 'expected a queue name' })
     .regex(
       /^((rebuild|scan|control)\.[a-z0-9][a-z0-9-]{0,62}|summary)$/,
       'expected rebuild.<host>, scan.<host>, control.<host> or summary',
-    ),
+    )
+    .optional(),
 });
 export const jobIdSchema = z
   .string()

@@ -310,6 +310,14 @@ describe('netq serve: the commands', () => {
     expect(all.json.results).toEqual([expect.objectContaining({ app, listeners: { web: [listener] } })]);
     const summary = await call(s, 'GET', `/v1/jobs/${all.headers.get('netq-job-id')}?queue=summary`);
     expect(summary.json).toMatchObject({ name: 'summary', state: 'completed' });
+    // without ?queue= the job is looked for in every known queue
+    const found = await call(s, 'GET', `/v1/jobs/${all.headers.get('netq-job-id')}`);
+    expect(found.json).toMatchObject({ queue: 'summary', name: 'summary', state: 'completed' });
+    expect(await call(s, 'GET', `/v1/jobs/${queued.json.jobId}`)).toMatchObject({
+      status: 200,
+      json: { queue: 'rebuild.local', state: 'completed' },
+    });
+    expect((await call(s, 'GET', '/v1/jobs/no-such-job')).json).toEqual({ error: 'no job no-such-job in any queue' });
 
     const set = await call(s, 'PUT', `/v1/apps/${app}/properties/tld`, { body: { values: ['svc.test'] } });
     expect(set.status).toBe(200);
@@ -381,7 +389,7 @@ describe('netq serve: the commands', () => {
       ['POST', '/v1/apps/my-app/rebuild', { body: { wait: 'no' } }, /^body\.wait: expected true or false$/],
       ['POST', '/v1/rebuildall', { body: { timeout: 100_000 } }, /^body\.timeout: expected at most 86400 seconds$/],
       ['POST', '/v1/rebuildall', { body: { host: 'local' } }, /^body: Unrecognized key/],
-      ['GET', '/v1/jobs/1', {}, /^query\.queue: expected a queue name$/],
+      ['GET', '/v1/jobs/1?queue=', {}, /^query\.queue: expected rebuild\.<host>/],
       ['GET', '/v1/jobs/1?queue=other', {}, /^query\.queue: expected rebuild\.<host>/],
       ['GET', '/v1/jobs/a%20b?queue=summary', {}, /^job id: expected 1-200 letters/],
     ];
