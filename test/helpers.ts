@@ -54,6 +54,8 @@ export interface ContainerSpec {
   engine?: Docker;
   /** restart policy always: the container comes back with its engine, as Dokku's do */
   restartAlways?: boolean;
+  /** host folders bind-mounted into the container (host path -> container path) */
+  binds?: Record<string, string>;
 }
 
 /** Creates (and by default starts) a Dokku-labelled busybox container serving HTTP on 5000. */
@@ -80,6 +82,9 @@ export async function createAppContainer(spec: ContainerSpec): Promise<Docker.Co
       NetworkMode: spec.networkMode ?? 'bridge',
       Init: true,
       ...(spec.restartAlways ? { RestartPolicy: { Name: 'always' } } : {}),
+      ...(spec.binds
+        ? { Mounts: Object.entries(spec.binds).map(([Source, Target]) => ({ Type: 'bind' as const, Source, Target })) }
+        : {}),
     },
   });
   if (spec.start !== false) await c.start();

@@ -23,6 +23,11 @@ export function replacementSpec(
     hostConfig.PublishAllPorts = false;
   }
   if (change.networkMode !== undefined) hostConfig.NetworkMode = change.networkMode;
+  // on an unchanged user-defined initial network the endpoint keeps its aliases (not its IP: both run at once)
+  const mode = hostConfig.NetworkMode ?? 'default';
+  const sameNetwork = mode === info.HostConfig.NetworkMode;
+  const initialAliases = sameNetwork ? ownAliases(info, mode) : [];
+  const stopTimeout = (c as { StopTimeout?: number }).StopTimeout;
   return {
     name,
     Image: c.Image,
@@ -39,8 +44,37 @@ export function replacementSpec(
     Volumes: c.Volumes,
     ...((c as { StopSignal?: string }).StopSignal ? { StopSignal: (c as { StopSignal?: string }).StopSignal } : {}),
     ...(c.Healthcheck ? { Healthcheck: c.Healthcheck } : {}),
+    ...(stopTimeout !== undefined ? { StopTimeout: stopTimeout } : {}),
     HostConfig: hostConfig,
+    ...(initialAliases.length > 0
+      ? { NetworkingConfig: { EndpointsConfig: { [mode]: { Aliases: initialAliases } } } }
+      : {}),
   };
+}
+
+/** The aliases a container was given on a network, without the ones Docker adds itself (short id, hostname). */
+function ownAliases(info: Docker.ContainerInspectInfo, network: string): string[] {
+  const auto = new Set([info.Id.slice(0, 12), info.Config.Hostname]);
+  return (info.NetworkSettings.Networks?.[network]?.Aliases ?? []).filter((a: string) => !auto.has(a));
+}
+
+const joinsNoOtherNetwork = (mode: string) => mode === 'host' || mode === 'none' || mode.startsWith('container:');
+
+/**
+ * The networks besides the initial one that the old container is on (attached by Dokku, by netq, or by
+ * hand), each with its aliases: the new container joins them too before it starts, so it is identical.
+ */
+export function otherNetworks(
+  info: Docker.ContainerInspectInfo,
+  newMode: string,
+): { network: string; aliases: string[] }[] {
+  const oldMode = info.HostConfig.NetworkMode ?? 'default';
+  if (joinsNoOtherNetwork(newMode) || joinsNoOtherNetwork(oldMode)) return [];
+  const initial = (m: string) => (m === 'default' ? 'bridge' : m);
+  return Object.keys(info.NetworkSettings.Networks ?? {})
+    .filter((net) => net !== initial(oldMode) && net !== initial(newMode))
+    .sort()
+    .map((network) => ({ network, aliases: ownAliases(info, network) }));
 }
 
 /** See DockerEngine.replaceContainer. */
@@ -49,14 +83,18 @@ export async function replaceContainer(docker: Docker, id: string, change: Conta
   const info = await dockerCall('container inspect', () => old.inspect());
   const name = info.Name.replace(/^\//, '');
   const tempName = `${name}.netq-${randomBytes(3).toString('hex')}`;
-  const created = await dockerCall('container create', () =>
-    docker.createContainer(replacementSpec(info, tempName, change)),
-  );
+  const spec = replacementSpec(info, tempName, change);
+  const created = await dockerCall('container create', () => docker.createContainer(spec));
   const removeNew = () =>
     created.remove({ force: true }).catch((err: unknown) => {
       if (dockerStatus(err) !== 404) throw err;
     });
   try {
+    for (const { network, aliases } of otherNetworks(info, spec.HostConfig?.NetworkMode ?? 'default')) {
+      await dockerCall('network connect', () =>
+        docker.getNetwork(network).connect({ Container: created.id, EndpointConfig: { Aliases: aliases } }),
+      );
+    }
     await dockerCall('container start', () => created.start());
     await new Promise((r) => setTimeout(r, SETTLE_MS));
     const state = (await created.inspect()).State;

@@ -13,6 +13,7 @@ import {
   runId,
   startPool,
   storedListeners,
+  tempDir,
   useTestEnvs,
 } from '../helpers.js';
 
@@ -141,6 +142,58 @@ describe('network:set and the bindings', () => {
     const ip = c?.NetworkSettings.Networks[net]?.IPAddress;
     expect(JSON.parse(set.stdout).result.listeners).toEqual({ web: [`${ip}:5000`] });
     expect(await storedListeners(config, app)).toEqual([`${ip}:5000`]);
+  });
+
+  it('replaces a container with an identical one: networks it joined by hand stay, with their aliases', async () => {
+    const e = env();
+    await startPool(configOf(e));
+    const net = `netq-t${runId}-manual`;
+    await createTestNetwork(net);
+    const app = appName('same');
+    const web = await createAppContainer({ app, proc: 'web', index: 1 });
+    await docker.getNetwork(net).connect({ Container: web.id, EndpointConfig: { Aliases: ['legacy-client'] } });
+
+    expect((await runCli(['network:set', app, 'bind-all-interfaces', 'true'], e)).code).toBe(0);
+    const [c] = await containersOf(app);
+    expect(c?.Id).not.toBe(web.id);
+    expect(c?.Name).toBe(`/${app}.web.1`);
+    expect(c?.HostConfig.PortBindings?.['5000/tcp']).toEqual([{ HostIp: '0.0.0.0', HostPort: '' }]);
+    expect(c?.NetworkSettings.Networks[net]?.Aliases).toEqual(expect.arrayContaining(['legacy-client']));
+    const lookup = await probe(net, ['nslookup', 'legacy-client']);
+    expect(lookup.output).toContain(c?.NetworkSettings.Networks[net]?.IPAddress ?? 'no IP');
+  });
+
+  it('keeps the old container running and counts the failure when its replacement cannot be made', async () => {
+    const e = env();
+    await startPool(configOf(e));
+    const app = appName('stuck');
+    // a bind mount whose host folder is gone by the time of the replacement: Docker refuses the new container
+    const data = await tempDir();
+    const web = await createAppContainer({ app, binds: { [data.dir]: '/data' } });
+    await data.remove();
+    const set = await runCli(['network:set', app, 'bind-all-interfaces', 'true', '--format', 'json'], e);
+    expect(set.code).toBe(1);
+    expect(JSON.parse(set.stdout).result.failures).toEqual([
+      {
+        container: `${app}.web.1`,
+        reason: expect.stringMatching(/^replacement failed, the old container keeps running: /),
+      },
+    ]);
+    const all = await containersOf(app);
+    expect(all.map((c) => [c.Id, c.State.Running, c.HostConfig.PortBindings ?? {}])).toEqual([[web.id, true, {}]]);
+  });
+
+  it('with NETQ_REPLACE=never leaves a drifted container alone and reports the drift as a failure', async () => {
+    const e = env({ NETQ_REPLACE: 'never' });
+    await startPool(configOf(e));
+    const app = appName('never');
+    const web = await createAppContainer({ app });
+    const set = await runCli(['network:set', app, 'bind-all-interfaces', 'true', '--format', 'json'], e);
+    expect(set.code).toBe(1);
+    expect(JSON.parse(set.stdout).result.failures).toEqual([
+      { container: `${app}.web.1`, reason: expect.stringMatching(/NETQ_REPLACE=never/) },
+    ]);
+    expect((await containersOf(app)).map((c) => c.Id)).toEqual([web.id]);
   });
 
   it('reports raw, global and computed values, and the drift before a change is applied', async () => {
