@@ -32,6 +32,11 @@ export interface ContainerFacts {
   aliases: Record<string, string[]>;
   /** TCP ports published on the host (IPv4 bindings only: Docker 20.10 gives :: another port) */
   published: { port: number; hostIp: string; hostPort: number }[];
+  /**
+   * TCP ports bound to a host port chosen by whoever made the container (`docker-options -p 2222:22`), not
+   * left to Docker: `bind-all-interfaces` never adds or removes these
+   */
+  fixedPorts: number[];
   /** the PORT variable of the container's environment, when set */
   portEnv?: string;
   /** exposed TCP ports, ascending */

@@ -56,6 +56,8 @@ export interface ContainerSpec {
   restartAlways?: boolean;
   /** host folders bind-mounted into the container (host path -> container path) */
   binds?: Record<string, string>;
+  /** container TCP port -> fixed host port, as `docker-options -p 2222:22` would give (also exposed) */
+  fixedPorts?: Record<number, number>;
 }
 
 /** Creates (and by default starts) a Dokku-labelled busybox container serving HTTP on 5000. */
@@ -76,12 +78,24 @@ export async function createAppContainer(spec: ContainerSpec): Promise<Docker.Co
     Cmd: ['/bin/httpd', '-f', '-p', String(exposed[0] ?? 5000)],
     Env: spec.env ?? [],
     Labels: labels,
-    ExposedPorts: Object.fromEntries(exposed.map((p) => [`${p}/tcp`, {}])),
+    ExposedPorts: Object.fromEntries(
+      [...exposed, ...Object.keys(spec.fixedPorts ?? {}).map(Number)].map((p) => [`${p}/tcp`, {}]),
+    ),
     // an init process so that SIGTERM stops httpd at once (PID 1 ignores it otherwise)
     HostConfig: {
       NetworkMode: spec.networkMode ?? 'bridge',
       Init: true,
       ...(spec.restartAlways ? { RestartPolicy: { Name: 'always' } } : {}),
+      ...(spec.fixedPorts
+        ? {
+            PortBindings: Object.fromEntries(
+              Object.entries(spec.fixedPorts).map(([c, h]) => [
+                `${c}/tcp`,
+                [{ HostIp: '127.0.0.1', HostPort: String(h) }],
+              ]),
+            ),
+          }
+        : {}),
       ...(spec.binds
         ? { Mounts: Object.entries(spec.binds).map(([Source, Target]) => ({ Type: 'bind' as const, Source, Target })) }
         : {}),

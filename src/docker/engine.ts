@@ -87,6 +87,9 @@ function appOf(labels: Record<string, string>): string | undefined {
   return labels[LABEL_APP];
 }
 
+/** A requested host port that is a number, not left to Docker ('' or '0'). */
+export const isFixed = (hostPort: string | undefined) => hostPort !== undefined && hostPort !== '' && hostPort !== '0';
+
 export function factsFromInspect(c: Docker.ContainerInspectInfo): ContainerFacts {
   const networks: Record<string, string> = {};
   const aliases: Record<string, string[]> = {};
@@ -102,6 +105,10 @@ export function factsFromInspect(c: Docker.ContainerInspectInfo): ContainerFacts
       published.push({ port: Number.parseInt(key, 10), hostIp: b.HostIp, hostPort: Number(b.HostPort) });
     }
   }
+  const fixedPorts = Object.entries((c.HostConfig?.PortBindings ?? {}) as Record<string, Docker.PortBinding[] | null>)
+    .filter(([key, bindings]) => key.endsWith('/tcp') && (bindings ?? []).some((b) => isFixed(b.HostPort)))
+    .map(([key]) => Number.parseInt(key, 10))
+    .sort((a, b) => a - b);
   const env = c.Config?.Env ?? [];
   const portLine = env.find((e) => e.startsWith('PORT='));
   const exposedTcpPorts = Object.keys(c.Config?.ExposedPorts ?? {})
@@ -119,6 +126,7 @@ export function factsFromInspect(c: Docker.ContainerInspectInfo): ContainerFacts
     networks,
     aliases,
     published,
+    fixedPorts,
     ...(portLine === undefined ? {} : { portEnv: portLine.slice('PORT='.length) }),
     exposedTcpPorts,
     hostname: c.Config?.Hostname ?? '',

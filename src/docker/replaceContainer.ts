@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
 import { dockerStatus } from '../errors.js';
 import type { ContainerChange, Replacement } from './engine.js';
-import { dockerCall } from './engine.js';
+import { dockerCall, isFixed } from './engine.js';
 
 /** How long a replacement must keep running before it counts as started. */
 const SETTLE_MS = 300;
@@ -16,10 +16,17 @@ export function replacementSpec(
   const c = info.Config;
   const hostConfig: Docker.HostConfig = { ...info.HostConfig };
   if (change.publishAll !== undefined) {
-    const tcp = Object.keys(c.ExposedPorts ?? {}).filter((k) => k.endsWith('/tcp'));
+    // bindings to a fixed host port (docker-options -p 2222:22) are kept either way
+    const requested = (info.HostConfig.PortBindings ?? {}) as Record<string, Docker.PortBinding[] | null>;
+    const fixed: Docker.PortMap = {};
+    for (const [k, bs] of Object.entries(requested)) {
+      const keep = (bs ?? []).filter((b) => isFixed(b.HostPort));
+      if (keep.length > 0) fixed[k] = keep;
+    }
+    const tcp = Object.keys(c.ExposedPorts ?? {}).filter((k) => k.endsWith('/tcp') && fixed[k] === undefined);
     hostConfig.PortBindings = change.publishAll
-      ? Object.fromEntries(tcp.map((k) => [k, [{ HostIp: '0.0.0.0', HostPort: '' }]]))
-      : {};
+      ? { ...fixed, ...Object.fromEntries(tcp.map((k) => [k, [{ HostIp: '0.0.0.0', HostPort: '' }]])) }
+      : fixed;
     hostConfig.PublishAllPorts = false;
   }
   if (change.networkMode !== undefined) hostConfig.NetworkMode = change.networkMode;
@@ -77,24 +84,47 @@ export function otherNetworks(
     .map((network) => ({ network, aliases: ownAliases(info, network) }));
 }
 
-/** See DockerEngine.replaceContainer. */
+/** True when the container holds a host port it chose itself, which two containers cannot hold at once. */
+function holdsFixedPort(info: Docker.ContainerInspectInfo): boolean {
+  const requested = (info.HostConfig.PortBindings ?? {}) as Record<string, Docker.PortBinding[] | null>;
+  return Object.values(requested).some((bs) => (bs ?? []).some((b) => isFixed(b.HostPort)));
+}
+
+/**
+ * See DockerEngine.replaceContainer. The new container starts while the old one still serves, unless the
+ * old one holds a fixed host port (docker-options -p 2222:22): that port cannot be bound twice, so the old
+ * one is stopped just before the new one starts, and started again if the new one does not run.
+ */
 export async function replaceContainer(docker: Docker, id: string, change: ContainerChange): Promise<Replacement> {
   const old = docker.getContainer(id);
   const info = await dockerCall('container inspect', () => old.inspect());
   const name = info.Name.replace(/^\//, '');
   const tempName = `${name}.netq-${randomBytes(3).toString('hex')}`;
   const spec = replacementSpec(info, tempName, change);
+  const handOver = holdsFixedPort(info);
   const created = await dockerCall('container create', () => docker.createContainer(spec));
-  const removeNew = () =>
-    created.remove({ force: true }).catch((err: unknown) => {
+  const stopOld = () =>
+    dockerCall('container stop', () => old.stop({ t: 10 })).catch((err: unknown) => {
+      if (dockerStatus(err) !== 304 && dockerStatus(err) !== 404) throw err; // already stopped or gone
+    });
+  const removeNew = async () => {
+    await created.remove({ force: true }).catch((err: unknown) => {
       if (dockerStatus(err) !== 404) throw err;
     });
+    // a handed-over port goes back to the old container
+    if (handOver) {
+      await dockerCall('container start', () => old.start()).catch((err: unknown) => {
+        if (dockerStatus(err) !== 304) throw err; // already running
+      });
+    }
+  };
   try {
     for (const { network, aliases } of otherNetworks(info, spec.HostConfig?.NetworkMode ?? 'default')) {
       await dockerCall('network connect', () =>
         docker.getNetwork(network).connect({ Container: created.id, EndpointConfig: { Aliases: aliases } }),
       );
     }
+    if (handOver) await stopOld();
     await dockerCall('container start', () => created.start());
     await new Promise((r) => setTimeout(r, SETTLE_MS));
     const state = (await created.inspect()).State;
@@ -108,9 +138,7 @@ export async function replaceContainer(docker: Docker, id: string, change: Conta
   return {
     newId: created.id,
     async retire() {
-      await dockerCall('container stop', () => old.stop({ t: 10 })).catch((err: unknown) => {
-        if (dockerStatus(err) !== 304 && dockerStatus(err) !== 404) throw err; // already stopped or gone
-      });
+      await stopOld();
       await dockerCall('container remove', () => old.remove({ force: true })).catch((err: unknown) => {
         if (dockerStatus(err) !== 404) throw err;
       });

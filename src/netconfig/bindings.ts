@@ -10,10 +10,12 @@ export function bindingDrift(f: ContainerFacts, props: ComputedProperties): Cont
   const mode = f.networkMode;
   if (mode === 'host' || mode === 'none' || mode.startsWith('container:')) return undefined;
   const change: ContainerChange = {};
+  // bind-all-interfaces governs the ports Docker picks host ports for; fixed ones (docker-options -p) stay
   const published = new Set(f.published.filter((p) => p.hostIp === '0.0.0.0' || p.hostIp === '').map((p) => p.port));
+  const fixed = new Set(f.fixedPorts);
   if (props.bindAllInterfaces) {
-    if (f.exposedTcpPorts.some((p) => !published.has(p))) change.publishAll = true;
-  } else if (f.published.length > 0) {
+    if (f.exposedTcpPorts.some((p) => !published.has(p) && !fixed.has(p))) change.publishAll = true;
+  } else if (f.published.some((p) => !fixed.has(p.port))) {
     change.publishAll = false;
   }
   const want = props.initialNetwork === '' ? 'bridge' : props.initialNetwork;

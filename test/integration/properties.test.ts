@@ -7,6 +7,7 @@ import {
   createAppContainer,
   createTestNetwork,
   docker,
+  freePort,
   probe,
   producer,
   runCli,
@@ -161,6 +162,31 @@ describe('network:set and the bindings', () => {
     expect(c?.NetworkSettings.Networks[net]?.Aliases).toEqual(expect.arrayContaining(['legacy-client']));
     const lookup = await probe(net, ['nslookup', 'legacy-client']);
     expect(lookup.output).toContain(c?.NetworkSettings.Networks[net]?.IPAddress ?? 'no IP');
+  });
+
+  it('keeps a port published on a fixed host port (docker-options -p) whatever bind-all-interfaces says', async () => {
+    const e = env();
+    await startPool(configOf(e));
+    const app = appName('fixed');
+    const hostPort = await freePort();
+    const web = await createAppContainer({ app, fixedPorts: { 2222: hostPort } });
+    const bindings = async () => (await containersOf(app)).map((c) => [c.Id, c.HostConfig.PortBindings]);
+    const fixed = { '2222/tcp': [{ HostIp: '127.0.0.1', HostPort: String(hostPort) }] };
+
+    // bind-all-interfaces false (the default) with only a fixed port: nothing to change, nothing replaced
+    expect((await runCli(['network:rebuild', app], e)).code).toBe(0);
+    expect(await bindings()).toEqual([[web.id, fixed]]);
+    // true: the web port is published too, the fixed one kept
+    // (the fixed port cannot be bound twice: the old container stops just before the new one starts)
+    expect((await runCli(['network:set', app, 'bind-all-interfaces', 'true'], e)).code).toBe(0);
+    const [[id1, b1] = []] = await bindings();
+    expect(id1).not.toBe(web.id);
+    expect(b1).toEqual({ ...fixed, '5000/tcp': [{ HostIp: '0.0.0.0', HostPort: '' }] });
+    // back to false: the web port unpublished, the fixed one still there
+    expect((await runCli(['network:set', app, 'bind-all-interfaces', 'false'], e)).code).toBe(0);
+    const [[id2, b2] = []] = await bindings();
+    expect(id2).not.toBe(id1);
+    expect(b2).toEqual(fixed);
   });
 
   it('keeps the old container running and counts the failure when its replacement cannot be made', async () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { bindingDrift } from '../../src/netconfig/bindings.js';
 import { buildNetworkConfig, listenersOf, parseStaticListener } from '../../src/netconfig/buildNetworkConfig.js';
 import { computeProperties } from '../../src/properties/properties.js';
 import type { ContainerFacts } from '../../src/types.js';
@@ -14,6 +15,7 @@ const facts = (over: Partial<ContainerFacts> = {}): ContainerFacts => ({
   exposedTcpPorts: [],
   aliases: {},
   published: [],
+  fixedPorts: [],
   hostname: 'abc123abc123',
   ...over,
 });
@@ -105,5 +107,38 @@ describe('computeProperties', () => {
       attachPostCreate: ['a', 'b'],
       staticWebListener: '',
     });
+  });
+});
+
+describe('bindingDrift', () => {
+  const bindAll = computeProperties({ 'bind-all-interfaces': 'true' }, {});
+  const random = (port: number, hostPort: number) => ({ port, hostIp: '0.0.0.0', hostPort });
+
+  it('publishes every exposed TCP port with bind-all-interfaces true, and unpublishes them with false', () => {
+    expect(bindingDrift(facts({ exposedTcpPorts: [5000] }), bindAll)).toEqual({ publishAll: true });
+    expect(bindingDrift(facts({ exposedTcpPorts: [5000], published: [random(5000, 32768)] }), bindAll)).toBeUndefined();
+    expect(bindingDrift(facts({ exposedTcpPorts: [5000], published: [random(5000, 32768)] }), none)).toEqual({
+      publishAll: false,
+    });
+    expect(bindingDrift(facts({ exposedTcpPorts: [5000] }), none)).toBeUndefined();
+  });
+
+  it('leaves ports bound to a fixed host port (docker-options -p 2222:22) out of it either way', () => {
+    const fixedSsh = { exposedTcpPorts: [22, 5000], fixedPorts: [22], published: [random(22, 2222)] };
+    expect(bindingDrift(facts(fixedSsh), none)).toBeUndefined();
+    expect(bindingDrift(facts(fixedSsh), bindAll)).toEqual({ publishAll: true });
+    expect(
+      bindingDrift(facts({ ...fixedSsh, published: [random(22, 2222), random(5000, 32768)] }), bindAll),
+    ).toBeUndefined();
+    expect(bindingDrift(facts({ ...fixedSsh, published: [random(22, 2222), random(5000, 32768)] }), none)).toEqual({
+      publishAll: false,
+    });
+  });
+
+  it('moves a container whose initial network is not the one asked for, and never one in host mode', () => {
+    const net = computeProperties({ 'initial-network': 'backend' }, {});
+    expect(bindingDrift(facts(), net)).toEqual({ networkMode: 'backend' });
+    expect(bindingDrift(facts({ networkMode: 'default' }), none)).toBeUndefined();
+    expect(bindingDrift(facts({ networkMode: 'host' }), net)).toBeUndefined();
   });
 });
