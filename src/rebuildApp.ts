@@ -55,10 +55,11 @@ interface Bound {
 async function applyReplacement(
   deps: RebuildDeps,
   f: ContainerFacts,
+  proc: string,
   props: ComputedProperties,
   retirees: Replacement[],
 ): Promise<Bound> {
-  const drift = bindingDrift(f, props);
+  const drift = bindingDrift(f, proc, props);
   if (!drift) return { facts: f };
   if (deps.replace === 'never') return { facts: f, bindingFailure: `${describeDrift(drift)} (NETQ_REPLACE=never)` };
   let replacement: Replacement;
@@ -144,7 +145,7 @@ export async function rebuildApp(deps: RebuildDeps, app: string, knownIds?: stri
         bound.push({ facts: f });
         continue;
       }
-      const b = await applyReplacement(deps, f, props, retirees);
+      const b = await applyReplacement(deps, f, id.proc, props, retirees);
       const attachProblem = await applyAttachments(deps, app, b.facts, props, previouslyAttached);
       const failure = [b.bindingFailure, attachProblem].filter(Boolean).join('; ');
       bound.push(failure ? { facts: b.facts, bindingFailure: failure } : { facts: b.facts });

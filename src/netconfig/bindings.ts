@@ -6,14 +6,17 @@ import type { ContainerFacts } from '../types.js';
  * What a container's bindings should be, compared with what they are. Pure.
  * Containers in host, none or container:… network mode keep their network and publish nothing new.
  */
-export function bindingDrift(f: ContainerFacts, props: ComputedProperties): ContainerChange | undefined {
+export function bindingDrift(f: ContainerFacts, proc: string, props: ComputedProperties): ContainerChange | undefined {
   const mode = f.networkMode;
   if (mode === 'host' || mode === 'none' || mode.startsWith('container:')) return undefined;
   const change: ContainerChange = {};
   // bind-all-interfaces governs the ports Docker picks host ports for; fixed ones (docker-options -p) stay
   const published = new Set(f.published.filter((p) => p.hostIp === '0.0.0.0' || p.hostIp === '').map((p) => p.port));
   const fixed = new Set(f.fixedPorts);
-  if (props.bindAllInterfaces) {
+  // as in Dokku's deploy, only a web process has its ports published (other processes are left as they are)
+  if (proc !== 'web') {
+    // nothing: bind-all-interfaces does not apply
+  } else if (props.bindAllInterfaces) {
     if (f.exposedTcpPorts.some((p) => !published.has(p) && !fixed.has(p))) change.publishAll = true;
   } else if (f.published.some((p) => !fixed.has(p.port))) {
     change.publishAll = false;

@@ -115,30 +115,41 @@ describe('bindingDrift', () => {
   const random = (port: number, hostPort: number) => ({ port, hostIp: '0.0.0.0', hostPort });
 
   it('publishes every exposed TCP port with bind-all-interfaces true, and unpublishes them with false', () => {
-    expect(bindingDrift(facts({ exposedTcpPorts: [5000] }), bindAll)).toEqual({ publishAll: true });
-    expect(bindingDrift(facts({ exposedTcpPorts: [5000], published: [random(5000, 32768)] }), bindAll)).toBeUndefined();
-    expect(bindingDrift(facts({ exposedTcpPorts: [5000], published: [random(5000, 32768)] }), none)).toEqual({
+    expect(bindingDrift(facts({ exposedTcpPorts: [5000] }), 'web', bindAll)).toEqual({ publishAll: true });
+    expect(
+      bindingDrift(facts({ exposedTcpPorts: [5000], published: [random(5000, 32768)] }), 'web', bindAll),
+    ).toBeUndefined();
+    expect(bindingDrift(facts({ exposedTcpPorts: [5000], published: [random(5000, 32768)] }), 'web', none)).toEqual({
       publishAll: false,
     });
-    expect(bindingDrift(facts({ exposedTcpPorts: [5000] }), none)).toBeUndefined();
+    expect(bindingDrift(facts({ exposedTcpPorts: [5000] }), 'web', none)).toBeUndefined();
   });
 
   it('leaves ports bound to a fixed host port (docker-options -p 2222:22) out of it either way', () => {
     const fixedSsh = { exposedTcpPorts: [22, 5000], fixedPorts: [22], published: [random(22, 2222)] };
-    expect(bindingDrift(facts(fixedSsh), none)).toBeUndefined();
-    expect(bindingDrift(facts(fixedSsh), bindAll)).toEqual({ publishAll: true });
+    expect(bindingDrift(facts(fixedSsh), 'web', none)).toBeUndefined();
+    expect(bindingDrift(facts(fixedSsh), 'web', bindAll)).toEqual({ publishAll: true });
     expect(
-      bindingDrift(facts({ ...fixedSsh, published: [random(22, 2222), random(5000, 32768)] }), bindAll),
+      bindingDrift(facts({ ...fixedSsh, published: [random(22, 2222), random(5000, 32768)] }), 'web', bindAll),
     ).toBeUndefined();
-    expect(bindingDrift(facts({ ...fixedSsh, published: [random(22, 2222), random(5000, 32768)] }), none)).toEqual({
+    expect(
+      bindingDrift(facts({ ...fixedSsh, published: [random(22, 2222), random(5000, 32768)] }), 'web', none),
+    ).toEqual({
       publishAll: false,
     });
   });
 
+  it('publishes nothing for a process other than web, as Dokku does', () => {
+    expect(bindingDrift(facts({ exposedTcpPorts: [5000] }), 'worker', bindAll)).toBeUndefined();
+    expect(
+      bindingDrift(facts({ exposedTcpPorts: [5000], published: [random(5000, 32768)] }), 'worker', none),
+    ).toBeUndefined();
+  });
+
   it('moves a container whose initial network is not the one asked for, and never one in host mode', () => {
     const net = computeProperties({ 'initial-network': 'backend' }, {});
-    expect(bindingDrift(facts(), net)).toEqual({ networkMode: 'backend' });
-    expect(bindingDrift(facts({ networkMode: 'default' }), none)).toBeUndefined();
-    expect(bindingDrift(facts({ networkMode: 'host' }), net)).toBeUndefined();
+    expect(bindingDrift(facts(), 'web', net)).toEqual({ networkMode: 'backend' });
+    expect(bindingDrift(facts({ networkMode: 'default' }), 'web', none)).toBeUndefined();
+    expect(bindingDrift(facts({ networkMode: 'host' }), 'web', net)).toBeUndefined();
   });
 });
