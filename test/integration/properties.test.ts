@@ -189,6 +189,34 @@ describe('network:set and the bindings', () => {
     expect(b2).toEqual(fixed);
   });
 
+  it('leaves web containers alone when static-web-listener is set, and reports that listener for web', async () => {
+    const e = env();
+    const config = configOf(e);
+    await startPool(config);
+    const net = `netq-t${runId}-static`;
+    await createTestNetwork(net);
+    const app = appName('static');
+    const web = await createAppContainer({ app, proc: 'web', index: 1 });
+    const worker = await createAppContainer({ app, proc: 'worker', index: 1 });
+    for (const [key, value] of [
+      ['static-web-listener', '10.9.8.7:8080'],
+      ['bind-all-interfaces', 'true'],
+      ['attach-post-deploy', net],
+    ]) {
+      expect((await runCli(['network:set', app, key as string, value as string, '--no-apply'], e)).code).toBe(0);
+    }
+    const res = await runCli(['network:rebuild', app, '--format', 'json'], e);
+    expect(res.code).toBe(0);
+    const workerIp = (await worker.inspect()).NetworkSettings.Networks.bridge?.IPAddress;
+    expect(JSON.parse(res.stdout).listeners).toEqual({ web: ['10.9.8.7:8080'], worker: [`${workerIp}:5000`] });
+    // the web container: same one, nothing published, not attached; the worker: attached, nothing published
+    const info = new Map((await containersOf(app)).map((c) => [c.Id, c]));
+    expect([...info.keys()].sort()).toEqual([web.id, worker.id].sort());
+    expect(info.get(web.id)?.HostConfig.PortBindings ?? {}).toEqual({});
+    expect(Object.keys(info.get(web.id)?.NetworkSettings.Networks ?? {})).toEqual(['bridge']);
+    expect(Object.keys(info.get(worker.id)?.NetworkSettings.Networks ?? {}).sort()).toEqual(['bridge', net].sort());
+  });
+
   it('keeps the old container running and counts the failure when its replacement cannot be made', async () => {
     const e = env();
     await startPool(configOf(e));
