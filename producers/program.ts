@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { registerAppLifecycle } from './commands/appLifecycle.js';
-import { registerHelp } from './commands/help.js';
+import { registerHelp, usage } from './commands/help.js';
 import { registerHosts } from './commands/hosts.js';
 import { registerNetworks } from './commands/networks.js';
 import { registerRebuild } from './commands/rebuild.js';
@@ -28,6 +28,9 @@ export function buildProgram(ctx: CommandContext): Command {
   const program = new Command('netq')
     .description("Dokku's network plugin as a job queue: rebuild container network config through BullMQ workers")
     .showHelpAfterError(false)
+    // commands listed as Dokku's help lists them: `network:set <app>|--global <key> [<value>...]`
+    .configureHelp({ subcommandTerm: usage })
+    .usage('COMMAND [<app>] [command-specific-options]')
     .exitOverride()
     .configureOutput({
       // commander's errors, as one line in netq's own form: `netq: unknown option '--x'`

@@ -30,9 +30,7 @@ export const registerAppLifecycle: RegisterCommand = (program, ctx) => {
   program
     .command('network:rename')
     .usage('<old-app> <new-app>')
-    .description(
-      "move a renamed app's properties to its new name and forget the old one (Dokku's post-app-rename-setup)",
-    )
+    .description("move an app's network properties to its new name (the rename hook)")
     .argument('<old-app>', 'the app before the rename')
     .argument('<new-app>', 'the app after the rename')
     .addOption(formatOption())

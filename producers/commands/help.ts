@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { print, type RegisterCommand } from './shared.js';
 
 /** The usage column of a command as Dokku writes it: `network:set <app> <key> (<value>...)`. */
-function usage(cmd: Command): string {
+export function usage(cmd: Command): string {
   return `${cmd.name()} ${cmd.usage().replace(/^\[options\]\s*/, '')}`.trimEnd();
 }
 

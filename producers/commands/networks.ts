@@ -101,6 +101,7 @@ export const registerNetworks: RegisterCommand = (program, ctx) => {
     });
 
   networkCommand(program, 'network:destroy', 'destroy a network that no container is attached to')
+    .usage('<network> [--force]')
     .argument('<network>', 'network name')
     .option('-f, --force', 'do not ask for confirmation')
     .action(async (network: string, flags: NetworkFlags & { force?: boolean }) => {
@@ -149,6 +150,7 @@ export const registerNetworks: RegisterCommand = (program, ctx) => {
     });
 
   networkCommand(program, 'network:info', "show a network's driver, labels and attached containers")
+    .usage('<network> [--format text|json]')
     .argument('<network>', 'network name')
     .action(async (network: string, flags: NetworkFlags) => {
       checkNetworkName(network);
@@ -161,6 +163,7 @@ export const registerNetworks: RegisterCommand = (program, ctx) => {
     });
 
   networkCommand(program, 'network:list', 'list the networks of a host')
+    .usage('[--format text|json] [--managed]')
     .option('--managed', 'only networks created for Dokku (labelled com.dokku.network-name)')
     .action(async (flags: NetworkFlags & { managed?: boolean }) => {
       checkHost(flags.host);

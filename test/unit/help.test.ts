@@ -16,6 +16,14 @@ describe('help', () => {
     await expect(networkHelp(program)).toMatchFileSnapshot('./__snapshots__/network-help.txt');
   });
 
+  it('netq --help lists every command with its usage as Dokku writes it', () => {
+    const help = program.helpInformation();
+    expect(help).toContain('network:set <app>|--global <key> [<value>...] [--no-apply]');
+    expect(help).toContain('network:list [--format text|json] [--managed]');
+    expect(help).not.toMatch(/\[options\]/);
+    for (const cmd of program.commands) expect(help, cmd.name()).toContain(cmd.name());
+  });
+
   it('the README documents every command', () => {
     const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
     for (const cmd of program.commands) {
