@@ -2,6 +2,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { rebuildall, rebuildEverywhere } from '../../producers/client.js';
+import type { Config } from '../../src/config.js';
 import { DockerodeEngine } from '../../src/docker/engine.js';
 import type { RebuildallResult } from '../../src/types.js';
 import { NamespaceEngine } from '../engines.js';
@@ -47,6 +48,13 @@ afterAll(async () => {
   await h2.destroy();
   await cleanupDocker();
 });
+
+/** Waits until every app has a stored listener on h2 (its worker's own host rebuild on connecting did them). */
+const rebuiltOnH2 = (config: Config, apps: string[]) =>
+  until('h2 apps rebuilt once', async () => {
+    for (const a of apps) if ((await storedListeners(config, a, 'h2')).length === 0) return undefined;
+    return true;
+  });
 
 /** An app container on the second engine. */
 const h2Container = (app: string, index = 1) => createAppContainer({ app, index, engine: h2.docker });
@@ -155,10 +163,7 @@ describe('across hosts', () => {
       await until('h2 live', async () => ((await q.liveHosts()).includes('h2') ? true : undefined));
       // the worker's own host rebuild on connecting (its event watcher's) must be over, so that the scan
       // the kill waits for below is this run's
-      await until('h2 apps rebuilt once', async () => {
-        for (const a of remoteApps) if ((await storedListeners(config, a, 'h2')).length === 0) return undefined;
-        return true;
-      });
+      await rebuiltOnH2(config, remoteApps);
       const before = new Set(await q.redis.keys(`${config.prefix}:run:*`));
       // So that the kill lands before h2 has done its apps however fast the machine is, the test holds
       // their app locks (as another worker's jobs would): h2's jobs wait, retrying, until it dies.
@@ -217,10 +222,7 @@ describe('across hosts', () => {
     const q = producer(config);
     try {
       // h2's worker rebuilds its host on connecting: that is the state the summary falls back on
-      await until('h2 apps rebuilt once', async () => {
-        for (const a of remoteApps) if ((await storedListeners(config, a, 'h2')).length === 0) return undefined;
-        return true;
-      });
+      await rebuiltOnH2(config, remoteApps);
       worker.kill('SIGKILL');
       await new Promise((resolve) => worker.once('exit', resolve));
       // its heartbeat is still fresh: the run adds a scan for h2 that no live worker will ever take

@@ -15,6 +15,13 @@ import {
 
 const env = useTestEnvs({ docker: true });
 
+const counts = (s: RebuildallResult) => ({
+  apps: s.apps,
+  containers: s.containers,
+  configured: s.configured,
+  failed: s.failed,
+});
+
 describe('network:rebuildall', () => {
   it('counts the containers that cannot be configured and still configures the other apps', async () => {
     const e = env();
@@ -33,12 +40,7 @@ describe('network:rebuildall', () => {
     expect(res.stderr).toBe('');
     expect(res.code).toBe(2);
     const s = JSON.parse(res.stdout) as RebuildallResult;
-    expect({ apps: s.apps, containers: s.containers, configured: s.configured, failed: s.failed }).toEqual({
-      apps: 3,
-      containers: 6,
-      configured: 4,
-      failed: 2,
-    });
+    expect(counts(s)).toEqual({ apps: 3, containers: 6, configured: 4, failed: 2 });
     const byApp = Object.fromEntries(s.results.map((r) => [r.app, r]));
     expect(byApp[good]?.listeners.web).toHaveLength(2);
     expect(byApp[other]?.listeners.worker).toHaveLength(1);
@@ -63,12 +65,7 @@ describe('network:rebuildall', () => {
     const res = await runCli(['network:rebuildall', '--format', 'json'], e);
     expect(res.code).toBe(1);
     const s = JSON.parse(res.stdout) as RebuildallResult;
-    expect({ apps: s.apps, containers: s.containers, configured: s.configured, failed: s.failed }).toEqual({
-      apps: 2,
-      containers: 2,
-      configured: 1,
-      failed: 1,
-    });
+    expect(counts(s)).toEqual({ apps: 2, containers: 2, configured: 1, failed: 1 });
     expect(s.results.find((r) => r.app === bad)?.failures).toEqual([
       { container: `${bad}.web.1`, reason: expect.stringMatching(/^its app label "Old_.*" is not a valid app name: /) },
     ]);
