@@ -22,6 +22,8 @@ export interface WaitOptions {
   /** false: enqueue only */
   wait: boolean;
   timeoutMs: number;
+  /** told at once when the job waits on a host that no live worker serves (else the wait looks like a hang) */
+  onNoWorker?: (host: string) => void;
 }
 
 export type Enqueued<T> = { jobId: string; result?: T };
@@ -148,6 +150,7 @@ export async function rebuild(
   const job = await enqueueRebuild(queues, input.app, host, opts.delayMs ? { delayMs: opts.delayMs } : {});
   const jobId = String(job.id);
   if (!opts.wait) return { jobId };
+  if (opts.onNoWorker && !(await queues.liveHosts()).includes(host)) opts.onNoWorker(host);
   const result = await waitFor<RebuildResult>(job, queues, name, opts.timeoutMs, `rebuild of ${input.app}`).catch(
     (err) => explainTimeout(queues, host, err),
   );

@@ -48,6 +48,10 @@ export const registerRebuild: RegisterCommand = (program, ctx) => {
             timeoutMs: flags.timeout * 1000,
             // --no-wait requests come from deploy hooks in bursts: debounce them like Docker events
             ...(flags.wait ? {} : { delayMs: config.debounceMs }),
+            onNoWorker: (host) =>
+              process.stderr.write(
+                ` !     no netq worker serves host ${host} right now: the rebuild waits for one (--timeout ${flags.timeout} s)\n`,
+              ),
           },
         ),
       );

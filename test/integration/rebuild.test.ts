@@ -225,6 +225,32 @@ describe('network:rebuild', () => {
     expect(await countKeys(configOf(e))).toBe(0);
   });
 
+  it('says at once that no worker serves the host of the app, and again when --timeout runs out', async () => {
+    const e = env();
+    const q = producer(configOf(e));
+    const app = appName('orphan');
+    try {
+      // the app was last seen on host "gone", whose workers stopped a minute ago
+      await q.redis.zadd(q.keys.hosts, Date.now() - 60_000, 'gone');
+      await q.redis.sadd(q.keys.appHosts(app), 'gone');
+      const started = Date.now();
+      const res = await runCli(['network:rebuild', app, '--timeout', '2'], e);
+      expect(res.code).toBe(1);
+      expect(Date.now() - started).toBeLessThan(15_000);
+      const lines = res.stderr.trimEnd().split('\n');
+      expect(lines).toEqual([
+        ' !     no netq worker serves host gone right now: the rebuild waits for one (--timeout 2 s)',
+        expect.stringMatching(
+          /^netq: .*no netq worker serves host gone \(start one with NETQ_HOST_ID=gone netq worker\)$/,
+        ),
+      ]);
+      // the job stays queued for when a worker of that host comes back
+      expect(await q.rebuildQueue('gone').getJobCounts('waiting', 'delayed')).toEqual({ waiting: 1, delayed: 0 });
+    } finally {
+      await q.close();
+    }
+  });
+
   it('names REDIS_URL and exits non-zero when Redis does not answer', async () => {
     const e = testEnv({ REDIS_URL: 'redis://127.0.0.1:1' });
     const res = await runCli(['network:rebuild', 'some-app', '--timeout', '2'], e);
