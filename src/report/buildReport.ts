@@ -13,7 +13,14 @@ const show = (p: ComputedProperties) => ({
 
 /** Where the configured (computed) properties and the last applied rebuild disagree. */
 export function driftOf(computed: ComputedProperties, stored: StoredNetworkConfig | undefined): string {
-  if (!stored) return '';
+  if (!stored) {
+    // never rebuilt: whatever differs from the defaults has not been applied yet
+    const defaults = show(computeProperties({}, {}));
+    const want = show(computed);
+    const set = (Object.keys(want) as (keyof typeof want)[]).filter((k) => want[k] !== defaults[k]);
+    if (computed.staticWebListener !== '') set.push('static-web-listener' as keyof typeof want);
+    return set.length ? `${set.join(', ')} not applied yet: the app has not been rebuilt; run network:rebuild` : '';
+  }
   const problems: string[] = [];
   const want = show(computed);
   const have = show(stored.applied);
