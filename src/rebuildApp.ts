@@ -178,7 +178,10 @@ export async function rebuildApp(deps: RebuildDeps, app: string, knownIds?: stri
     });
     written = true;
     if (deps.onChange && listenersChanged(previous?.listeners, listeners)) await deps.onChange(app, listeners);
-    await deps.redis.set(deps.keys.attached(app), JSON.stringify(attachNetworks(props)));
+    // (an app with no containers and nothing attached before leaves no key: a deleted app stays gone)
+    if (facts.length > 0 || previouslyAttached.length > 0) {
+      await deps.redis.set(deps.keys.attached(app), JSON.stringify(attachNetworks(props)));
+    }
     return {
       app,
       host: deps.hostId,

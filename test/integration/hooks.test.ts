@@ -126,6 +126,17 @@ describe('Dokku deploy hooks', () => {
       expect(none.code).toBe(0);
       expect(none.stderr).toMatch(/haven't deployed any applications/);
       expect(await report([after])).toMatchObject({ 'network-tld': '', 'network-web-listeners': '' });
+      // none of netq's own keys is left for either name (BullMQ keeps its finished job records, and the
+      // counters that number rebuild jobs stay so that job ids are never reused)
+      const q = producer(config);
+      try {
+        const left = (await q.redis.keys(`${config.prefix}:*`)).filter(
+          (k) => (k.includes(before) || k.includes(after)) && !k.includes(':rebuild.') && !k.includes(':generation:'),
+        );
+        expect(left).toEqual([]);
+      } finally {
+        await q.close();
+      }
     } finally {
       await files.remove();
     }
