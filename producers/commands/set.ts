@@ -1,9 +1,11 @@
 import { appNameProblem } from '../../src/appName.js';
-import { BadInputError, ExitError, quoteInput } from '../../src/errors.js';
-import { JOB, type SetResult, setJobSchema } from '../../src/jobs.js';
-import { GLOBAL_SCOPE } from '../../src/properties/properties.js';
+import { BadInputError, ExitError, NoWorkerError, quoteInput } from '../../src/errors.js';
+import { JOB, networkJobSchema, type SetResult, setJobSchema } from '../../src/jobs.js';
+import { GLOBAL_SCOPE, splitList } from '../../src/properties/properties.js';
 import { validateProperty } from '../../src/properties/validateProperty.js';
+import type { NetqQueues } from '../../src/queue.js';
 import type { RebuildallResult, RebuildResult } from '../../src/types.js';
+import type { NetworkExistsResult } from '../../workers/control/networks.js';
 import { hostForCommand, resolveHost, runControl, waitForJob } from '../client.js';
 import { exitCodeOf, formatRebuild, formatRebuildall } from '../format.js';
 import {
@@ -22,6 +24,24 @@ interface SetFlags extends WaitFlags {
   host?: string;
 }
 
+/** Refuses a value naming a network that does not exist on the host (asked of that host's worker). */
+async function checkNetworksOn(q: NetqQueues, host: string, key: string, values: string[], timeoutMs: number) {
+  if (key !== 'attach-post-create' && key !== 'attach-post-deploy' && key !== 'initial-network') return;
+  for (const network of splitList(values.join(' '))) {
+    if (key === 'initial-network' && (network === 'bridge' || network === 'host')) continue;
+    const data = networkJobSchema.parse({ host, network });
+    const { result } = await runControl<NetworkExistsResult>(q, host, JOB.networkExists, data, {
+      wait: true,
+      timeoutMs,
+    });
+    if (!result) {
+      throw new BadInputError(
+        `network ${network} does not exist on host ${host} (create it with netq network:create ${network} --host ${host})`,
+      );
+    }
+  }
+}
+
 /** `network:set <app>|--global <key> [<value>…]`: store a property, then (unless --no-apply) apply it. */
 export const registerSet: RegisterCommand = (program, ctx) => {
   program
@@ -33,7 +53,7 @@ export const registerSet: RegisterCommand = (program, ctx) => {
     .option('--global', 'set the global value')
     .option('--no-apply', 'only store; do not rebuild')
     .option('--no-wait', 'only enqueue; print the job id')
-    .option('--host <host>', 'the host that checks the networks (default: where the app was last seen)')
+    .option('--host <host>', 'the host that checks the networks (default: where the app was last seen; with --global, every live host)')
     .addOption(formatOption())
     .addOption(timeoutOption())
     .action(async (first: string, rest: string[], flags: SetFlags) => {
@@ -48,7 +68,18 @@ export const registerSet: RegisterCommand = (program, ctx) => {
       const config = ctx.getConfig();
       const timeoutMs = flags.timeout * 1000;
       const out = await withQueues(config, flags.timeout, async (q) => {
-        const host = flags.global ? await hostForCommand(q, flags.host) : await resolveHost(q, scope, flags.host);
+        let host: string;
+        if (flags.global && flags.host === undefined) {
+          // a global property applies on every host: its networks must exist on each; the first live host
+          // stores it (checking its own engine again) and queues the rebuildall
+          const live = (await q.liveHosts()).sort();
+          const [first, ...others] = live;
+          if (first === undefined) throw new NoWorkerError('no netq worker is running: start one with `netq worker`');
+          for (const other of others) await checkNetworksOn(q, other, key, values, timeoutMs);
+          host = first;
+        } else {
+          host = flags.global ? await hostForCommand(q, flags.host) : await resolveHost(q, scope, flags.host);
+        }
         const data = setJobSchema.parse({ host, scope, key, values, apply: flags.apply });
         const { jobId, result } = await runControl<SetResult>(q, host, JOB.set, data, { wait: flags.wait, timeoutMs });
         if (!result || !flags.wait || !result.jobId || !result.queue) return { jobId, result };

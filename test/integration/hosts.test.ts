@@ -13,6 +13,7 @@ import {
   closePools,
   configOf,
   createAppContainer,
+  createTestNetwork,
   openPools,
   producer,
   ROOT,
@@ -115,6 +116,32 @@ describe('across hosts', () => {
     const out = JSON.parse(res.stdout);
     expect(out).toMatchObject({ app, containers: 2, configured: 2, failed: 0 });
     expect(out.results.map((r: { host: string }) => r.host).sort()).toEqual(['h2', 'local']);
+  });
+
+  it('sets a global property across the fleet without --host, checking its networks on every live host', async () => {
+    const e = env();
+    const config = configOf(e);
+    await startPool(config);
+    await startPool({ ...config, hostId: 'h2' }, { docker: new DockerodeEngine(h2.dockerHost, scopeLabel) });
+    const [here, there] = [appName('fleet'), appName('fleet')];
+    await createAppContainer({ app: here });
+    await h2Container(there);
+    const set = await runCli(['network:set', '--global', 'tld', 'fleet.test', '--format', 'json'], e);
+    expect(set.code).toBe(0);
+    const out = JSON.parse(set.stdout);
+    expect(out).toMatchObject({ scope: '--global', key: 'tld', value: 'fleet.test', applied: 'rebuildall' });
+    expect(out.result.results.map((r: { app: string; host: string }) => `${r.app}@${r.host}`).sort()).toEqual(
+      [`${here}@local`, `${there}@h2`].sort(),
+    );
+
+    // a network that exists on the machine's engine only: refused, naming h2, and nothing stored
+    const net = `netq-t${runId}-only-local`;
+    await createTestNetwork(net);
+    const refused = await runCli(['network:set', '--global', 'attach-post-deploy', net], e);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(new RegExp(`^netq: (set failed: )?network ${net} does not exist on host h2 `));
+    const report = JSON.parse((await runCli(['network:report', '--global', '--format', 'json'], e)).stdout);
+    expect(report).toMatchObject({ 'network-global-tld': 'fleet.test', 'network-global-attach-post-deploy': '' });
   });
 
   it('shares one host between two workers, never two on one app at once', async () => {
