@@ -53,7 +53,10 @@ export const registerSet: RegisterCommand = (program, ctx) => {
     .option('--global', 'set the global value')
     .option('--no-apply', 'only store; do not rebuild')
     .option('--no-wait', 'only enqueue; print the job id')
-    .option('--host <host>', 'the host that checks the networks (default: where the app was last seen; with --global, every live host)')
+    .option(
+      '--host <host>',
+      'the host that checks the networks (default: where the app was last seen; with --global, every live host)',
+    )
     .addOption(formatOption())
     .addOption(timeoutOption())
     .action(async (first: string, rest: string[], flags: SetFlags) => {

@@ -1,4 +1,4 @@
-import { type JobType, QueueEvents } from 'bullmq';
+import { type Job, type JobType, QueueEvents } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { coerceError } from '../../src/errors.js';
@@ -51,7 +51,7 @@ export class NetqMetrics {
   });
   private readonly containersFailed = new Counter({
     name: 'netq_containers_failed_total',
-    help: 'containers that failed, summed from the results of completed rebuild jobs',
+    help: 'containers that failed: from completed rebuild jobs, plus those a rebuildall job that failed for good had',
     labelNames: ['host'],
     registers: [this.registry],
   });
@@ -106,7 +106,7 @@ export class NetqMetrics {
       const events = new QueueEvents(name, { connection, prefix: this.queues.prefix });
       events.on('error', (err) => this.logger.debug({ err: err.message, queue: name }, 'queue events error'));
       events.on('completed', ({ jobId, returnvalue }) => this.onCompleted(name, jobId, returnvalue));
-      events.on('failed', () => this.failed.inc({ queue: name }));
+      events.on('failed', ({ jobId }) => this.onFailed(name, jobId));
       this.completed.inc({ queue: name }, 0);
       this.failed.inc({ queue: name }, 0);
       this.events.set(name, { events, connection });
@@ -122,13 +122,33 @@ export class NetqMetrics {
       const failed = (returnvalue as { failed?: unknown } | null)?.failed;
       if (typeof failed === 'number' && failed > 0) this.containersFailed.inc({ host: queue.slice(8) }, failed);
     }
+    this.observeDuration(queue, jobId);
+  }
+
+  /**
+   * A job that failed for good. A rebuild of a rebuildall counts every container its scan saw as failed
+   * (as the summary does); a standalone rebuild does not know its containers and counts none.
+   */
+  private onFailed(queue: string, jobId: string) {
+    this.failed.inc({ queue });
+    this.observeDuration(queue, jobId, (job) => {
+      const ids = (job.data as { containerIds?: unknown } | undefined)?.containerIds;
+      if (queue.startsWith('rebuild.') && Array.isArray(ids) && ids.length > 0) {
+        this.containersFailed.inc({ host: queue.slice(8) }, ids.length);
+      }
+    });
+  }
+
+  private observeDuration(queue: string, jobId: string, also?: (job: Job) => void) {
     this.queues
       .queue(queue)
       .getJob(jobId)
       .then((job) => {
-        if (job?.finishedOn && job.processedOn) {
+        if (!job) return;
+        if (job.finishedOn && job.processedOn) {
           this.duration.observe({ queue }, Math.max(0, job.finishedOn - job.processedOn) / 1000);
         }
+        also?.(job);
       })
       .catch((err: unknown) => this.logger.debug({ err: coerceError(err).message, queue, jobId }, 'job duration'));
   }

@@ -5,6 +5,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { credentialOf, listenProblem } from '../../producers/http/auth.js';
 import { buildServer } from '../../producers/http/server.js';
 import type { Config } from '../../src/config.js';
+import { DockerodeEngine } from '../../src/docker/engine.js';
 import { silentLogger } from '../../src/logger.js';
 import { NetqQueues, queueName } from '../../src/queue.js';
 import type { WorkerHealth } from '../../src/types.js';
@@ -18,6 +19,7 @@ import {
   openPools,
   ROOT,
   runCli,
+  scopeLabel,
   startPool,
   testEnv,
   until,
@@ -449,6 +451,29 @@ describe('netq serve: /metrics and /healthz', () => {
     expect(text).toContain('netq_workers_live{host="local"} 1');
     expect(text).toMatch(/^netq_watcher_reconnects\{worker="local-[^"]+",host="local"\} 0$/m);
     expect(text).toContain('netq_redis_up 1');
+  });
+
+  it('counts the containers of rebuildall jobs that failed for good', async () => {
+    const e = env({ NETQ_ATTEMPTS: '2', NETQ_BACKOFF_MS: '20' });
+    const config = configOf(e);
+    // scans and the summary reach Docker; the per-app jobs run on a worker whose socket is dead
+    await startPool(config, { roles: ['scan', 'summary'] });
+    await startPool(config, {
+      roles: ['rebuild'],
+      docker: new DockerodeEngine('unix:///nonexistent/docker.sock', scopeLabel),
+    });
+    const s = await serve(e);
+    const app = appName('metrics-dead');
+    await createAppContainer({ app, proc: 'web', index: 1 });
+    await createAppContainer({ app, proc: 'web', index: 2 });
+    const all = await call(s, 'POST', '/v1/rebuildall', { body: { timeout: 60 } });
+    expect(all.json).toMatchObject({ containers: 2, failed: 2 });
+    const text = await until('the failure in /metrics', async () => {
+      const res = await call(s, 'GET', '/metrics');
+      return res.text.includes('netq_jobs_failed_total{queue="rebuild.local"} 1') ? res.text : undefined;
+    });
+    expect(text).toContain('netq_containers_failed_total{host="local"} 2');
+    expect(text).toContain('netq_job_duration_seconds_count{queue="rebuild.local"} 1');
   });
 
   it('is healthy when every live worker watches its engine; names the watcher that does not, and a host that lost its workers', async () => {
