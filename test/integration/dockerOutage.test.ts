@@ -13,6 +13,7 @@ import {
   runId,
   scopeLabel,
   startPool,
+  storedListeners,
   testEnv,
   until,
 } from '../helpers.js';
@@ -75,6 +76,14 @@ describe('a Docker engine that goes away', () => {
       const done = await q.rebuildQueue('local').getCompleted();
       expect(done).toHaveLength(4);
       expect(Math.max(...done.map((j) => j.attemptsMade))).toBeGreaterThanOrEqual(1);
+      // and the stored config is what the engine says now, after its restart
+      for (const app of apps) {
+        const [c] = await engine.docker.listContainers({ filters: { label: [`com.dokku.app-name=${app}`] } });
+        const ip = c
+          ? (await engine.docker.getContainer(c.Id).inspect()).NetworkSettings.Networks.bridge?.IPAddress
+          : '';
+        expect(await storedListeners(config, app), app).toEqual([`${ip}:5000`]);
+      }
     } finally {
       await q.close();
     }
