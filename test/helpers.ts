@@ -8,6 +8,7 @@ import Docker from 'dockerode';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, expect } from 'vitest';
 import { type Config, loadConfig } from '../src/config.js';
+import { DockerodeEngine } from '../src/docker/engine.js';
 import { silentLogger } from '../src/logger.js';
 import { NetqQueues } from '../src/queue.js';
 import { type PoolOptions, startWorkerPool, type WorkerPool } from '../workers/pool.js';
@@ -180,6 +181,18 @@ export async function startPool(config: Config, opts: Partial<PoolOptions> = {})
   pools.add(pool);
   return pool;
 }
+/**
+ * Pools whose per-app jobs all fail for good: the scan and summary run on a worker that reaches Docker,
+ * the rebuilds on one whose socket is dead.
+ */
+export async function startPoolsWithDeadRebuilds(config: Config): Promise<void> {
+  await startPool(config, { roles: ['scan', 'summary'] });
+  await startPool(config, {
+    roles: ['rebuild'],
+    docker: new DockerodeEngine('unix:///nonexistent/docker.sock', scopeLabel),
+  });
+}
+
 export async function closePools(): Promise<void> {
   await Promise.all([...pools].map((p) => p.close()));
   pools.clear();

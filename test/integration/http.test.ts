@@ -5,7 +5,6 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { credentialOf, listenProblem } from '../../producers/http/auth.js';
 import { buildServer } from '../../producers/http/server.js';
 import type { Config } from '../../src/config.js';
-import { DockerodeEngine } from '../../src/docker/engine.js';
 import { silentLogger } from '../../src/logger.js';
 import { NetqQueues, queueName } from '../../src/queue.js';
 import type { WorkerHealth } from '../../src/types.js';
@@ -19,8 +18,8 @@ import {
   openPools,
   ROOT,
   runCli,
-  scopeLabel,
   startPool,
+  startPoolsWithDeadRebuilds,
   testEnv,
   until,
 } from '../helpers.js';
@@ -456,12 +455,7 @@ describe('netq serve: /metrics and /healthz', () => {
   it('counts the containers of rebuildall jobs that failed for good', async () => {
     const e = env({ NETQ_ATTEMPTS: '2', NETQ_BACKOFF_MS: '20' });
     const config = configOf(e);
-    // scans and the summary reach Docker; the per-app jobs run on a worker whose socket is dead
-    await startPool(config, { roles: ['scan', 'summary'] });
-    await startPool(config, {
-      roles: ['rebuild'],
-      docker: new DockerodeEngine('unix:///nonexistent/docker.sock', scopeLabel),
-    });
+    await startPoolsWithDeadRebuilds(config);
     const s = await serve(e);
     const app = appName('metrics-dead');
     await createAppContainer({ app, proc: 'web', index: 1 });

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { rebuildall } from '../../producers/client.js';
-import { DockerodeEngine } from '../../src/docker/engine.js';
 import type { RebuildallResult } from '../../src/types.js';
 import {
   appName,
@@ -8,8 +7,8 @@ import {
   createAppContainer,
   producer,
   runCli,
-  scopeLabel,
   startPool,
+  startPoolsWithDeadRebuilds,
   useTestEnvs,
 } from '../helpers.js';
 
@@ -89,12 +88,7 @@ describe('network:rebuildall', () => {
   it('completes the summary when every per-app job fails for good, counting every container', async () => {
     const e = env({ NETQ_ATTEMPTS: '2', NETQ_BACKOFF_MS: '20' });
     const config = configOf(e);
-    // The scan and summary run on a worker that reaches Docker; the per-app jobs on one whose socket is dead.
-    await startPool(config, { roles: ['scan', 'summary'] });
-    await startPool(config, {
-      roles: ['rebuild'],
-      docker: new DockerodeEngine('unix:///nonexistent/docker.sock', scopeLabel),
-    });
+    await startPoolsWithDeadRebuilds(config);
     const a = appName('dead-a');
     const b = appName('dead-b');
     await createAppContainer({ app: a, proc: 'web', index: 1 });
