@@ -71,7 +71,8 @@ export const summaryJobSchema = z.strictObject({
 });
 export type SummaryJob = z.infer<typeof summaryJobSchema>;
 
-const clip = (s: string, max: number) => (s.length <= max ? s : `${s.slice(0, max - 1)}…`);
+/** The string cut to at most max characters, an ellipsis marking a cut. */
+export const clip = (s: string, max: number) => (s.length <= max ? s : `${s.slice(0, max - 1)}…`);
 
 /**
  * First issue of a zod error, naming the field: `app: app name is empty`. Bounded, since a message can

@@ -1,7 +1,7 @@
 import { type Job, UnrecoverableError, WaitingChildrenError } from 'bullmq';
 import { appNameProblem } from '../src/appName.js';
 import { quoteInput } from '../src/errors.js';
-import { describeZodError, JOB, type ScanJob, scanJobSchema } from '../src/jobs.js';
+import { clip, describeZodError, JOB, type ScanJob, scanJobSchema } from '../src/jobs.js';
 import type { RebuildResult } from '../src/types.js';
 import type { WorkerContext } from './context.js';
 
@@ -13,8 +13,6 @@ export interface ScanResult {
 }
 
 /** The job id of an app's rebuild inside a run; ids are fixed so a re-run adds no second child. */
-const clip = (s: string, max: number) => (s.length <= max ? s : s.slice(0, max));
-
 export const runChildId = (runId: string, host: string, app: string) => `${runId}.${host}.${app}`;
 
 /**

@@ -1,7 +1,7 @@
 import { appNameProblem } from '../../src/appName.js';
 import { BadInputError, ExitError, NoWorkerError, quoteInput } from '../../src/errors.js';
 import { JOB, networkJobSchema, type SetResult, setJobSchema } from '../../src/jobs.js';
-import { GLOBAL_SCOPE, splitList } from '../../src/properties/properties.js';
+import { GLOBAL_SCOPE, networksToCheck } from '../../src/properties/properties.js';
 import { validateProperty } from '../../src/properties/validateProperty.js';
 import type { NetqQueues } from '../../src/queue.js';
 import type { RebuildallResult, RebuildResult } from '../../src/types.js';
@@ -25,10 +25,8 @@ interface SetFlags extends WaitFlags {
 }
 
 /** Refuses a value naming a network that does not exist on the host (asked of that host's worker). */
-async function checkNetworksOn(q: NetqQueues, host: string, key: string, values: string[], timeoutMs: number) {
-  if (key !== 'attach-post-create' && key !== 'attach-post-deploy' && key !== 'initial-network') return;
-  for (const network of splitList(values.join(' '))) {
-    if (key === 'initial-network' && (network === 'bridge' || network === 'host')) continue;
+async function checkNetworksOn(q: NetqQueues, host: string, key: string, value: string, timeoutMs: number) {
+  for (const network of networksToCheck(key, value)) {
     const data = networkJobSchema.parse({ host, network });
     const { result } = await runControl<NetworkExistsResult>(q, host, JOB.networkExists, data, {
       wait: true,
@@ -66,7 +64,7 @@ export const registerSet: RegisterCommand = (program, ctx) => {
         if (problem) throw new BadInputError(`invalid app name ${quoteInput(scope)}: ${problem}`);
         if (key === '') throw new BadInputError('missing the property key (network:set <app> <key> [<value>...])');
       }
-      validateProperty(flags.global ? 'global' : 'app', key, values);
+      const { value } = validateProperty(flags.global ? 'global' : 'app', key, values);
       checkHost(flags.host);
       const config = ctx.getConfig();
       const timeoutMs = flags.timeout * 1000;
@@ -78,7 +76,7 @@ export const registerSet: RegisterCommand = (program, ctx) => {
           const live = (await q.liveHosts()).sort();
           const [first, ...others] = live;
           if (first === undefined) throw new NoWorkerError('no netq worker is running: start one with `netq worker`');
-          for (const other of others) await checkNetworksOn(q, other, key, values, timeoutMs);
+          for (const other of others) await checkNetworksOn(q, other, key, value, timeoutMs);
           host = first;
         } else {
           host = flags.global ? await hostForCommand(q, flags.host) : await resolveHost(q, scope, flags.host);

@@ -70,7 +70,7 @@ export async function checkHealth(queues: NetqQueues): Promise<HealthReport> {
         queues.redis.zrangebyscore(queues.keys.hosts, now - RETIRED_HOST_MS, now - LIVE_MS, 'WITHSCORES'),
       ]),
       REDIS_DEADLINE_MS,
-      'redis hgetall',
+      'reading worker health and hosts',
     );
   } catch (raw) {
     const reason = `down: ${coerceError(raw).message}`;

@@ -87,8 +87,19 @@ function appOf(labels: Record<string, string>): string | undefined {
   return labels[LABEL_APP];
 }
 
-/** A requested host port that is a number, not left to Docker ('' or '0'). */
-export const isFixed = (hostPort: string | undefined) => hostPort !== undefined && hostPort !== '' && hostPort !== '0';
+/**
+ * The port bindings a container asked for with a fixed host port (`docker-options -p 2222:22`), by port
+ * key (`22/tcp`); those left to Docker (host port '' or '0') are not in it.
+ */
+export function fixedBindings(hostConfig: Docker.HostConfig | undefined): Docker.PortMap {
+  const requested = (hostConfig?.PortBindings ?? {}) as Record<string, Docker.PortBinding[] | null>;
+  const fixed: Docker.PortMap = {};
+  for (const [key, bindings] of Object.entries(requested)) {
+    const keep = (bindings ?? []).filter((b) => b.HostPort !== undefined && b.HostPort !== '' && b.HostPort !== '0');
+    if (keep.length > 0) fixed[key] = keep;
+  }
+  return fixed;
+}
 
 export function factsFromInspect(c: Docker.ContainerInspectInfo): ContainerFacts {
   const networks: Record<string, string> = {};
@@ -105,9 +116,9 @@ export function factsFromInspect(c: Docker.ContainerInspectInfo): ContainerFacts
       published.push({ port: Number.parseInt(key, 10), hostIp: b.HostIp, hostPort: Number(b.HostPort) });
     }
   }
-  const fixedPorts = Object.entries((c.HostConfig?.PortBindings ?? {}) as Record<string, Docker.PortBinding[] | null>)
-    .filter(([key, bindings]) => key.endsWith('/tcp') && (bindings ?? []).some((b) => isFixed(b.HostPort)))
-    .map(([key]) => Number.parseInt(key, 10))
+  const fixedPorts = Object.keys(fixedBindings(c.HostConfig))
+    .filter((key) => key.endsWith('/tcp'))
+    .map((key) => Number.parseInt(key, 10))
     .sort((a, b) => a - b);
   const env = c.Config?.Env ?? [];
   const portLine = env.find((e) => e.startsWith('PORT='));

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
 import { dockerStatus } from '../errors.js';
 import type { ContainerChange, Replacement } from './engine.js';
-import { dockerCall, isFixed } from './engine.js';
+import { dockerCall, fixedBindings } from './engine.js';
 
 /** How long a replacement must keep running before it counts as started. */
 const SETTLE_MS = 300;
@@ -17,12 +17,7 @@ export function replacementSpec(
   const hostConfig: Docker.HostConfig = { ...info.HostConfig };
   if (change.publishAll !== undefined) {
     // bindings to a fixed host port (docker-options -p 2222:22) are kept either way
-    const requested = (info.HostConfig.PortBindings ?? {}) as Record<string, Docker.PortBinding[] | null>;
-    const fixed: Docker.PortMap = {};
-    for (const [k, bs] of Object.entries(requested)) {
-      const keep = (bs ?? []).filter((b) => isFixed(b.HostPort));
-      if (keep.length > 0) fixed[k] = keep;
-    }
+    const fixed = fixedBindings(info.HostConfig);
     const tcp = Object.keys(c.ExposedPorts ?? {}).filter((k) => k.endsWith('/tcp') && fixed[k] === undefined);
     hostConfig.PortBindings = change.publishAll
       ? { ...fixed, ...Object.fromEntries(tcp.map((k) => [k, [{ HostIp: '0.0.0.0', HostPort: '' }]])) }
@@ -84,12 +79,6 @@ export function otherNetworks(
     .map((network) => ({ network, aliases: ownAliases(info, network) }));
 }
 
-/** True when the container holds a host port it chose itself, which two containers cannot hold at once. */
-function holdsFixedPort(info: Docker.ContainerInspectInfo): boolean {
-  const requested = (info.HostConfig.PortBindings ?? {}) as Record<string, Docker.PortBinding[] | null>;
-  return Object.values(requested).some((bs) => (bs ?? []).some((b) => isFixed(b.HostPort)));
-}
-
 /**
  * See DockerEngine.replaceContainer. The new container starts while the old one still serves, unless the
  * old one holds a fixed host port (docker-options -p 2222:22): that port cannot be bound twice, so the old
@@ -101,7 +90,8 @@ export async function replaceContainer(docker: Docker, id: string, change: Conta
   const name = info.Name.replace(/^\//, '');
   const tempName = `${name}.netq-${randomBytes(3).toString('hex')}`;
   const spec = replacementSpec(info, tempName, change);
-  const handOver = holdsFixedPort(info);
+  // a host port it chose itself cannot be held by two containers at once
+  const handOver = Object.keys(fixedBindings(info.HostConfig)).length > 0;
   const created = await dockerCall('container create', () => docker.createContainer(spec));
   const stopOld = () =>
     dockerCall('container stop', () => old.stop({ t: 10 })).catch((err: unknown) => {

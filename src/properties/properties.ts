@@ -36,6 +36,16 @@ const pick = (app: RawProperties, global: RawProperties, key: PropertyKey): stri
 
 export const splitList = (value: string): string[] => value.split(/[\s,]+/).filter((v) => v !== '');
 
+/**
+ * The networks a stored value names that must exist on a host's engine: those of the attach keys and of
+ * `initial-network` (but Docker's own `bridge` and `host`, which always do).
+ */
+export function networksToCheck(key: string, value: string): string[] {
+  if (key === 'initial-network') return splitList(value).filter((n) => n !== 'bridge' && n !== 'host');
+  if (key === 'attach-post-create' || key === 'attach-post-deploy') return splitList(value);
+  return [];
+}
+
 export function computeProperties(app: RawProperties, global: RawProperties): ComputedProperties {
   return {
     bindAllInterfaces: pick(app, global, 'bind-all-interfaces') === 'true',

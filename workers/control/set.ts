@@ -2,7 +2,7 @@ import type { Job } from 'bullmq';
 import { enqueueRebuild, enqueueRebuildall } from '../../src/enqueue.js';
 import { BadInputError } from '../../src/errors.js';
 import { describeZodError, JOB, type SetResult, setJobSchema } from '../../src/jobs.js';
-import { GLOBAL_SCOPE, splitList } from '../../src/properties/properties.js';
+import { GLOBAL_SCOPE, networksToCheck, splitList } from '../../src/properties/properties.js';
 import { validateProperty } from '../../src/properties/validateProperty.js';
 import { queueName } from '../../src/queue.js';
 import { readProperties, writeProperty } from '../../src/store/propertyStore.js';
@@ -35,14 +35,11 @@ async function setProperty(ctx: WorkerContext, job: Job): Promise<SetResult> {
       );
     }
   }
-  if (value !== '' && (key === 'attach-post-create' || key === 'attach-post-deploy' || key === 'initial-network')) {
-    for (const net of splitList(value)) {
-      if (key === 'initial-network' && (net === 'bridge' || net === 'host')) continue;
-      if (!(await ctx.docker.inspectNetwork(net))) {
-        throw new BadInputError(
-          `network ${net} does not exist on host ${host} (create it with netq network:create ${net})`,
-        );
-      }
+  for (const net of networksToCheck(key, value)) {
+    if (!(await ctx.docker.inspectNetwork(net))) {
+      throw new BadInputError(
+        `network ${net} does not exist on host ${host} (create it with netq network:create ${net})`,
+      );
     }
   }
 
