@@ -1073,11 +1073,15 @@ async function profileMain(): Promise<void> {
       listener: '172.17.0.3:5000',
     },
   ];
-  const keep = new Set(['web.1', 'worker.1']);
+  const keep = new Map([
+    ['web', 1],
+    ['worker', 1],
+  ]);
   const fileTimes: number[] = [];
   for (let i = 0; i < 50; i++) {
     const t = performance.now();
-    await writeDokkuFiles(fileRoot, `app-${i % 10}`, configs, keep);
+    await mkdir(path.join(fileRoot, `app-${i % 10}`), { recursive: true });
+    await writeDokkuFiles({ root: fileRoot, libRoot: fileRoot }, `app-${i % 10}`, configs, keep);
     fileTimes.push(performance.now() - t);
   }
   say(

@@ -1,13 +1,19 @@
 import { z } from 'zod';
 
-/** Dokku's app name rule (the newer one, without `_`), bounded to a DNS label's 63 characters. */
-export const APP_NAME_PATTERN = /^[a-z0-9][a-z0-9.-]*$/;
+/**
+ * Dokku's app name rule, the legacy form (with `_`) included, as Dokku still accepts apps named so; bounded
+ * to a DNS label's 63 characters.
+ */
+export const APP_NAME_PATTERN = /^[a-z0-9][a-z0-9._-]*$/;
 
 export const appNameSchema = z
   .string({ error: 'app name must be a string' })
   .min(1, 'app name is empty')
   .max(63, 'app name is longer than 63 characters')
-  .regex(APP_NAME_PATTERN, 'app name must match ^[a-z0-9][a-z0-9.-]*$ (lowercase letters, digits, "." and "-")')
+  .regex(
+    APP_NAME_PATTERN,
+    'app name must match ^[a-z0-9][a-z0-9._-]*$ (lowercase letters, digits, ".", "-" and, as legacy Dokku names, "_")',
+  )
   .refine((s) => !s.includes('..'), 'app name must not contain ".."');
 
 /** Returns the reason an app name is invalid, or undefined when it is valid. */

@@ -78,7 +78,14 @@ export const envSchema = z.object({
     .string()
     .refine((p) => path.isAbsolute(p), 'expected an absolute path')
     .optional()
-    .describe("Dokku's root (e.g. /home/dokku): when set, IP.<proc>.<n> and PORT.<proc>.<n> files are written there"),
+    .describe(
+      "Dokku's root (e.g. /home/dokku): when set, netq runs in Dokku mode (Dokku's CONTAINER.*, scale and property files are the truth; IP.* and PORT.* are written there)",
+    ),
+  NETQ_DOKKU_LIB_ROOT: z
+    .string()
+    .refine((p) => path.isAbsolute(p), 'expected an absolute path')
+    .default('/var/lib/dokku')
+    .describe("Dokku's lib root, in Dokku mode: its property store (config/network, config/ps scale, config/common)"),
   NETQ_SCOPE_LABEL: z
     .string()
     .regex(/^[A-Za-z0-9._/-]{1,128}=[A-Za-z0-9._/:-]{0,128}$/, 'expected key=value')
@@ -137,6 +144,12 @@ export const envSchema = z.object({
 
 export type Env = z.infer<typeof envSchema>;
 
+/** Dokku's two roots: the app folders (DOKKU_ROOT) and the property store (DOKKU_LIB_ROOT). */
+export interface DokkuPaths {
+  root: string;
+  libRoot: string;
+}
+
 export interface Config {
   redisUrl: string;
   redisSentinels: { host: string; port: number }[] | undefined;
@@ -147,7 +160,8 @@ export interface Config {
   hostId: string;
   /** the key prefix with its hash tag, e.g. `{netq}` */
   prefix: string;
-  dokkuRoot: string | undefined;
+  /** Dokku mode: Dokku's roots; undefined on a host without Dokku (Redis is the store) */
+  dokku: DokkuPaths | undefined;
   scopeLabel: string | undefined;
   concurrency: number;
   attempts: number;
@@ -187,7 +201,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     dockerTimeoutMs: e.NETQ_DOCKER_TIMEOUT_MS,
     hostId: e.NETQ_HOST_ID,
     prefix: `{${e.NETQ_PREFIX}}`,
-    dokkuRoot: e.NETQ_DOKKU_ROOT === undefined ? undefined : path.resolve(e.NETQ_DOKKU_ROOT),
+    dokku:
+      e.NETQ_DOKKU_ROOT === undefined
+        ? undefined
+        : { root: path.resolve(e.NETQ_DOKKU_ROOT), libRoot: path.resolve(e.NETQ_DOKKU_LIB_ROOT) },
     scopeLabel: e.NETQ_SCOPE_LABEL,
     concurrency: e.NETQ_CONCURRENCY,
     attempts: e.NETQ_ATTEMPTS,

@@ -69,6 +69,29 @@ export async function enqueueRebuild(
   }
 }
 
+/**
+ * Asks for a rebuild of an app in `delayMs` (a failed replacement's next try), as its own job: it must not
+ * move a merged request's job later. Requests for the same second are one job.
+ */
+export async function enqueueRebuildLater(
+  queues: NetqQueues,
+  app: string,
+  host: string,
+  delayMs: number,
+): Promise<void> {
+  if (delayMs <= 0) {
+    await enqueueRebuild(queues, app, host);
+    return;
+  }
+  const data: RebuildJob = rebuildJobSchema.parse({ app, host });
+  const second = Math.ceil((Date.now() + delayMs) / 1000);
+  await queues.rebuildQueue(host).add(JOB.rebuild, data, {
+    ...queues.retryOptions(),
+    jobId: `later.${host}.${app}.${second}`,
+    delay: delayMs,
+  });
+}
+
 /** Adds the rebuildall tree: a summary over one scan per host. Returns the summary job; its id is the run id. */
 export async function enqueueRebuildall(
   queues: NetqQueues,

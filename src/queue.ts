@@ -34,6 +34,10 @@ export function netqKeys(prefix: string) {
     appLock: (app: string) => `${prefix}:lock:${app}`,
     /** hash network -> JSON list of apps that netq attached to it (to detach what is no longer asked for) */
     attached: (app: string) => `${prefix}:attached:${app}`,
+    /** hash `<app>/<dyno>` -> JSON journal entry of a replacement under way on a host (replacementJournal.ts) */
+    replacing: (host: string) => `${prefix}:replacing:${host}`,
+    /** hash container id -> JSON of a replacement that failed, with its backoff (replacementFailures.ts) */
+    replaceFailures: (host: string, app: string) => `${prefix}:replace-failures:${host}:${app}`,
     /** hash of a rebuildall run's progress */
     run: (runId: string) => `${prefix}:run:${runId}`,
   };

@@ -1,20 +1,20 @@
 import { listenersChanged } from './changeHook.js';
-import type { DockerEngine, Replacement } from './docker/engine.js';
+import type { DokkuPaths } from './config.js';
+import type { DockerEngine } from './docker/engine.js';
+import { readDokkuProperties } from './dokku/propertyFiles.js';
 import { coerceError } from './errors.js';
 import { attachAliases, attachNetworks, bindingDrift, describeDrift } from './netconfig/bindings.js';
-import { buildNetworkConfig, listenersOf, processOf } from './netconfig/buildNetworkConfig.js';
-import { type ComputedProperties, computeProperties } from './properties/properties.js';
+import { buildNetworkConfig, listenersOf } from './netconfig/buildNetworkConfig.js';
+import { type ComputedProperties, computeProperties, type RawProperties } from './properties/properties.js';
 import type { NetqKeys, RedisClient as Redis } from './queue.js';
+import { type PendingReplacement, recoverReplacements, replaceDyno, settleReplacements } from './replaceDyno.js';
+import { type Dyno, selectDokkuDynos, selectLabelledDynos } from './selectDynos.js';
 import { writeDokkuFiles } from './store/dokkuFiles.js';
 import { writeNetworkConfig } from './store/networkConfigStore.js';
-import { readProperties } from './store/propertyStore.js';
-import {
-  type ContainerFacts,
-  type ContainerNetworkConfig,
-  type Failure,
-  LABEL_APP,
-  type RebuildResult,
-} from './types.js';
+import { mirrorProperties, readProperties } from './store/propertyStore.js';
+import { ReplacementFailures } from './store/replacementFailures.js';
+import { ReplacementJournal } from './store/replacementJournal.js';
+import type { ContainerFacts, ContainerNetworkConfig, Failure, RebuildResult } from './types.js';
 
 export interface RebuildDeps {
   docker: DockerEngine;
@@ -22,77 +22,35 @@ export interface RebuildDeps {
   keys: NetqKeys;
   prefix: string;
   hostId: string;
-  dokkuRoot: string | undefined;
+  /** Dokku mode: Dokku's files are the truth (dynos, properties) and IP/PORT files are written */
+  dokku: DokkuPaths | undefined;
   /** 'never': report binding drift as a failure instead of replacing containers */
   replace: 'auto' | 'never';
   /** how long replaced containers keep serving after the config points at their successors */
   waitToRetireMs: number;
   /** called after the config was written when the app's listeners changed (before old containers retire) */
   onChange?: (app: string, listeners: Record<string, string[]>) => Promise<void>;
-}
-
-/** Runs fn over items with at most `limit` at once, keeping order. */
-async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const run = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, run));
-  return out;
+  /** asks for another rebuild of the app later (a failed replacement's backoff, a dyno Dokku switched meanwhile) */
+  rebuildLater?: (app: string, delayMs: number) => Promise<void>;
 }
 
 interface Bound {
-  facts: ContainerFacts;
+  dyno: Dyno;
   /** why a binding could not be applied; the container keeps its listener but counts as failed */
   bindingFailure?: string;
-}
-
-/** Replaces a container whose published ports or initial network differ from the properties. */
-async function applyReplacement(
-  deps: RebuildDeps,
-  f: ContainerFacts,
-  proc: string,
-  props: ComputedProperties,
-  retirees: Replacement[],
-): Promise<Bound> {
-  const drift = bindingDrift(f, proc, props);
-  if (!drift) return { facts: f };
-  if (deps.replace === 'never') return { facts: f, bindingFailure: `${describeDrift(drift)} (NETQ_REPLACE=never)` };
-  let replacement: Replacement;
-  try {
-    replacement = await deps.docker.replaceContainer(f.id, drift);
-  } catch (err) {
-    return {
-      facts: f,
-      bindingFailure: `replacement failed, the old container keeps running: ${coerceError(err).message}`,
-    };
-  }
-  const fresh = await deps.docker.inspectContainer(replacement.newId);
-  if (!fresh) {
-    await replacement.abandon();
-    return { facts: f, bindingFailure: 'replacement vanished right after it started' };
-  }
-  retirees.push(replacement);
-  // the name moves to the new container when the old one retires
-  return { facts: { ...fresh, name: f.name } };
 }
 
 /** Attaches a container to every attach network with its aliases, and detaches it from those netq no longer wants. */
 async function applyAttachments(
   deps: RebuildDeps,
   app: string,
+  proc: string,
   f: ContainerFacts,
   props: ComputedProperties,
   previouslyAttached: string[],
 ): Promise<string | undefined> {
-  const id = processOf(f, app);
-  if (!id) return undefined;
   const wanted = attachNetworks(props);
-  const aliases = attachAliases(app, id.proc, f.hostname, props.tld);
+  const aliases = attachAliases(app, proc, f.hostname, props.tld);
   const problems: string[] = [];
   for (const net of wanted) {
     const have = f.aliases[net];
@@ -115,58 +73,94 @@ async function applyAttachments(
   return problems.length ? problems.join('; ') : undefined;
 }
 
+/** The app's and the global properties: Dokku's files in Dokku mode (mirrored to Redis), else Redis. */
+async function loadProperties(deps: RebuildDeps, app: string): Promise<{ app: RawProperties; global: RawProperties }> {
+  if (!deps.dokku) return readProperties(deps.redis, deps.prefix, app);
+  const raw = await readDokkuProperties(deps.dokku, app);
+  await mirrorProperties(deps.redis, deps.prefix, app, raw);
+  return raw;
+}
+
 /**
- * The per-app job's work: read the app's containers (the ids a scan saw, else one list call), apply
- * the bindings the properties ask for, build each container's network config, write it to Redis and to
- * Dokku's files, then retire replaced containers, and count. A container that cannot be configured is
- * a counted failure; an unreachable engine or Redis throws.
+ * The per-app job's work: settle replacements a killed worker left, read the app's dynos (Dokku's in Dokku
+ * mode, else the containers its labels name), apply the bindings the properties ask for, build each dyno's
+ * network config, write it to Redis and to Dokku's files, then retire replaced containers, and count. A dyno
+ * that cannot be configured is a counted failure; an unreachable engine or Redis throws.
  */
 export async function rebuildApp(deps: RebuildDeps, app: string, knownIds?: string[]): Promise<RebuildResult> {
-  const ids = knownIds ?? (await deps.docker.listAppContainers(app)).map((c) => c.id);
-  const [inspected, raw, attachedRaw] = await Promise.all([
-    mapLimit(ids, 16, (id) => deps.docker.inspectContainer(id)),
-    readProperties(deps.redis, deps.prefix, app),
-    deps.redis.get(deps.keys.attached(app)),
-  ]);
+  const rdeps = {
+    docker: deps.docker,
+    journal: new ReplacementJournal(deps.redis, deps.keys, deps.hostId),
+    failures: new ReplacementFailures(deps.redis, deps.keys, deps.hostId, app),
+    dokku: deps.dokku,
+    now: Date.now,
+  };
+  await recoverReplacements(rdeps, app);
+  const [raw, attachedRaw] = await Promise.all([loadProperties(deps, app), deps.redis.get(deps.keys.attached(app))]);
   const props = computeProperties(raw.app, raw.global);
   const previouslyAttached = attachedRaw ? (JSON.parse(attachedRaw) as string[]) : [];
-  const facts = inspected
-    .filter((f): f is ContainerFacts => f !== undefined && f.labels[LABEL_APP] === app)
-    .sort((a, b) => a.name.localeCompare(b.name));
+  const selection = deps.dokku
+    ? await selectDokkuDynos(deps.docker, deps.dokku, app, props)
+    : await selectLabelledDynos(deps.docker, app, knownIds);
+  const base = { app, host: deps.hostId, ...(selection.ignored.length ? { ignored: selection.ignored } : {}) };
+  if (selection.skipped !== undefined) {
+    // nothing to build (Dokku's BuildConfig does nothing either): files and stored config stay as they are
+    return {
+      ...base,
+      containers: 0,
+      configured: 0,
+      failed: 0,
+      listeners: {},
+      failures: [],
+      skipped: selection.skipped,
+    };
+  }
 
-  const retirees: Replacement[] = [];
+  const pending: PendingReplacement[] = [];
+  let retryInMs: number | undefined;
   let written = false;
   try {
     const bound: Bound[] = [];
-    for (const f of facts) {
-      const id = processOf(f, app);
-      const isStatic = id?.proc === 'web' && props.staticWebListener !== '';
-      if (!f.running || !id || isStatic) {
-        bound.push({ facts: f });
+    for (const dyno of selection.dynos) {
+      const isStatic = dyno.proc === 'web' && props.staticWebListener !== '';
+      if (isStatic) {
+        bound.push({ dyno });
         continue;
       }
-      const b = await applyReplacement(deps, f, id.proc, props, retirees);
-      const attachProblem = await applyAttachments(deps, app, b.facts, props, previouslyAttached);
-      const failure = [b.bindingFailure, attachProblem].filter(Boolean).join('; ');
-      bound.push(failure ? { facts: b.facts, bindingFailure: failure } : { facts: b.facts });
+      const problems: string[] = [];
+      let facts = dyno.facts;
+      const drift = bindingDrift(facts, dyno.proc, props);
+      if (drift && deps.replace === 'never') problems.push(`${describeDrift(drift)} (NETQ_REPLACE=never)`);
+      else if (drift) {
+        const r = await replaceDyno(rdeps, app, dyno, drift);
+        facts = r.facts;
+        if (r.pending) pending.push(r.pending);
+        if (r.failure) problems.push(r.failure);
+        if (r.retryInMs !== undefined) retryInMs = Math.min(retryInMs ?? r.retryInMs, r.retryInMs);
+      }
+      const attachProblem = await applyAttachments(deps, app, dyno.proc, facts, props, previouslyAttached);
+      if (attachProblem) problems.push(attachProblem);
+      const next = { ...dyno, facts };
+      bound.push(problems.length ? { dyno: next, bindingFailure: problems.join('; ') } : { dyno: next });
     }
 
     const configs: ContainerNetworkConfig[] = [];
-    const failures: Failure[] = [];
-    const alive = new Set<string>();
+    const failures: Failure[] = [...selection.failures];
     for (const b of bound) {
-      const id = processOf(b.facts, app);
-      if (id) alive.add(`${id.proc}.${id.index}`);
-      const outcome = buildNetworkConfig(b.facts, app, props);
+      const outcome = buildNetworkConfig(b.dyno.facts, app, props, { proc: b.dyno.proc, index: b.dyno.index });
       if (!outcome.ok) failures.push(outcome.failure);
       else {
         configs.push(outcome.config); // a container whose binding failed still serves: keep its listener
-        if (b.bindingFailure) failures.push({ container: b.facts.name, reason: b.bindingFailure });
+        if (b.bindingFailure) failures.push({ container: b.dyno.facts.name, reason: b.bindingFailure });
       }
     }
     const listeners = listenersOf(configs);
 
-    if (deps.dokkuRoot !== undefined) await writeDokkuFiles(deps.dokkuRoot, app, configs, alive);
+    if (deps.dokku) {
+      const files = await writeDokkuFiles(deps.dokku, app, configs, selection.scale ?? new Map());
+      // Dokku switched a dyno while this job ran: its next rebuild (its rename event, or this) sees the new one
+      if (files.superseded.length) retryInMs = Math.min(retryInMs ?? 0, 0);
+    }
     const previous = await writeNetworkConfig(deps.redis, deps.keys, {
       app,
       host: deps.hostId,
@@ -179,24 +173,23 @@ export async function rebuildApp(deps: RebuildDeps, app: string, knownIds?: stri
     written = true;
     if (deps.onChange && listenersChanged(previous?.listeners, listeners)) await deps.onChange(app, listeners);
     // (an app with no containers and nothing attached before leaves no key: a deleted app stays gone)
-    if (facts.length > 0 || previouslyAttached.length > 0) {
+    if (selection.dynos.length > 0 || previouslyAttached.length > 0) {
       await deps.redis.set(deps.keys.attached(app), JSON.stringify(attachNetworks(props)));
     }
+    await rdeps.failures.keepOnly(selection.ids);
+    const containers = selection.dynos.length + selection.failures.length;
     return {
-      app,
-      host: deps.hostId,
-      containers: facts.length,
-      configured: facts.length - failures.length,
+      ...base,
+      containers,
+      configured: containers - failures.length,
       failed: failures.length,
       listeners,
       failures,
     };
   } finally {
-    // Once the config points at the new containers the old ones can go; if it was never written,
-    // the new ones go instead and a retry starts from the old state.
-    if (written && retirees.length && deps.waitToRetireMs > 0) {
-      await new Promise((r) => setTimeout(r, deps.waitToRetireMs));
-    }
-    for (const r of retirees) await (written ? r.retire() : r.abandon());
+    // Once the config points at the new containers the old ones can go; if it was never written, a
+    // replacement that did not switch yet is abandoned and a retry starts from the old state.
+    await settleReplacements(rdeps, pending, written, deps.waitToRetireMs);
+    if (retryInMs !== undefined && deps.rebuildLater) await deps.rebuildLater(app, retryInMs);
   }
 }

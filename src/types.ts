@@ -42,6 +42,8 @@ export interface ContainerFacts {
   /** exposed TCP ports, ascending */
   exposedTcpPorts: number[];
   hostname: string;
+  /** when it last started (RFC 3339, '' when never) */
+  startedAt: string;
 }
 
 /** The network config of one container. */
@@ -70,6 +72,10 @@ export interface RebuildResult {
   failed: number;
   listeners: Record<string, string[]>;
   failures: Failure[];
+  /** containers that carry the app's labels but are not one of its dynos (not counted), and why */
+  ignored?: Failure[];
+  /** why there was nothing to build (not deployed, a static web listener, stopped, …) */
+  skipped?: string;
 }
 
 /** The result of the rebuildall tree's summary job. */

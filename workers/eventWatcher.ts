@@ -1,11 +1,17 @@
 import type { DockerEngine } from '../src/docker/engine.js';
+import { isTempName } from '../src/docker/replaceContainer.js';
 import { coerceError } from '../src/errors.js';
 import type { Logger } from '../src/logger.js';
 import { LABEL_APP, LABEL_CONTAINER_TYPE, type WatcherHealth } from '../src/types.js';
 
 const MIN_RECONNECT_MS = 1_000;
 const MAX_RECONNECT_MS = 30_000;
-const CONTAINER_EVENTS = new Set(['start', 'restart', 'die', 'destroy']);
+const CONTAINER_EVENTS = new Set(['start', 'restart', 'die', 'destroy', 'rename']);
+/**
+ * Containers that are not (yet) a dyno, whose events never ask for a rebuild: Dokku's `upcoming-<n>` ones
+ * under check, and netq's own temporary replacements. Dokku's switch to a new container shows as its rename.
+ */
+const NOT_A_DYNO = /\.upcoming-\d+$/;
 const NETWORK_EVENTS = new Set(['connect', 'disconnect']);
 
 interface DockerEvent {
@@ -125,6 +131,8 @@ export class DockerEventWatcher {
     if (e.Type === 'container' && CONTAINER_EVENTS.has(e.Action ?? '')) {
       app = attrs[LABEL_APP];
       if (app === undefined || attrs[LABEL_CONTAINER_TYPE] !== 'deploy' || !this.inScope(attrs)) return;
+      const name = attrs.name ?? '';
+      if (NOT_A_DYNO.test(name) || isTempName(name)) return;
       if (e.Actor?.ID) {
         if (e.Action === 'destroy') this.appOf.delete(e.Actor.ID);
         else this.appOf.set(e.Actor.ID, app);

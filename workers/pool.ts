@@ -7,6 +7,7 @@ import { enqueueRebuild, enqueueRebuildall } from '../src/enqueue.js';
 import { quoteInput } from '../src/errors.js';
 import type { Logger } from '../src/logger.js';
 import { createRedis, NetqQueues, queueName, WORKER_LOCKS } from '../src/queue.js';
+import { ReplacementJournal } from '../src/store/replacementJournal.js';
 import type { WorkerHealth } from '../src/types.js';
 import type { WorkerContext } from './context.js';
 import { controlProcessor } from './control.js';
@@ -143,6 +144,13 @@ export async function startWorkerPool(opts: PoolOptions): Promise<WorkerPool> {
       .exec();
   };
   await beat();
+  // replacements a killed worker of this host left half-done: their apps' rebuilds finish or roll them back
+  if (roles.includes('rebuild')) {
+    const journal = new ReplacementJournal(redis, keys, config.hostId);
+    const apps = [...new Set((await journal.entries()).map((e) => e.app))];
+    for (const app of apps) await enqueueRebuild(queues, app, config.hostId);
+    if (apps.length) logger.warn({ apps }, 'replacements left half-done: rebuilding their apps to settle them');
+  }
   watcher?.start();
   const reaper = new HostReaper(config, queues, redis, logger.child({ component: 'reaper' }), workerId);
   reaper.start();

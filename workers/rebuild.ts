@@ -1,6 +1,6 @@
 import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
 import { runChangeHook } from '../src/changeHook.js';
-import { forgetPending } from '../src/enqueue.js';
+import { enqueueRebuildLater, forgetPending } from '../src/enqueue.js';
 import { quoteInput } from '../src/errors.js';
 import { describeZodError, JOB, type RebuildJob, rebuildJobSchema } from '../src/jobs.js';
 import { rebuildApp } from '../src/rebuildApp.js';
@@ -50,7 +50,10 @@ export function rebuildProcessor(ctx: WorkerContext) {
           keys: ctx.queues.keys,
           prefix: ctx.queues.prefix,
           hostId: ctx.config.hostId,
-          dokkuRoot: ctx.config.dokkuRoot,
+          dokku: ctx.config.dokku,
+          rebuildLater: async (app: string, delayMs: number) => {
+            await enqueueRebuildLater(ctx.queues, app, ctx.config.hostId, delayMs);
+          },
           replace: ctx.config.replace,
           waitToRetireMs: ctx.config.waitToRetireMs,
           ...(ctx.config.onChange

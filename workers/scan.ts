@@ -1,7 +1,11 @@
 import { type Job, UnrecoverableError, WaitingChildrenError } from 'bullmq';
 import { appNameProblem } from '../src/appName.js';
+import type { DokkuPaths } from '../src/config.js';
+import { isTempName } from '../src/docker/replaceContainer.js';
+import { dokkuApps, readContainerFiles } from '../src/dokku/dokkuState.js';
 import { quoteInput } from '../src/errors.js';
 import { clip, describeZodError, JOB, type ScanJob, scanJobSchema } from '../src/jobs.js';
+import type { Logger } from '../src/logger.js';
 import type { RebuildResult } from '../src/types.js';
 import type { WorkerContext } from './context.js';
 
@@ -41,28 +45,15 @@ export function scanProcessor(ctx: WorkerContext) {
     const started = performance.now();
 
     if (data.step === 'initial') {
-      const containers = await ctx.docker.listAppContainers();
-      const byApp = new Map<string, { ids: string[]; names: string[] }>();
-      const refused: NonNullable<ScanJob['refused']> = [];
-      for (const c of containers) {
-        const problem = appNameProblem(c.app);
-        if (problem) {
-          const reason = `its app label ${quoteInput(c.app)} is not a valid app name: ${problem}`;
-          log.warn({ container: c.name, label: quoteInput(c.app) }, `cannot configure container: ${reason}`);
-          refused.push({ label: clip(c.app, 100), container: clip(c.name, 255), reason: clip(reason, 500) });
-          continue;
-        }
-        const entry = byApp.get(c.app) ?? { ids: [], names: [] };
-        entry.ids.push(c.id);
-        entry.names.push(c.name);
-        byApp.set(c.app, entry);
-      }
+      const { byApp, refused, containers } = ctx.config.dokku
+        ? await dokkuAppsOf(ctx.config.dokku)
+        : await labelledAppsOf(ctx, log);
       const rebuilds = ctx.queues.rebuildQueue(data.host);
       const opts = ctx.queues.retryOptions();
       await rebuilds.addBulk(
         [...byApp].map(([app, e]) => ({
           name: JOB.rebuild,
-          data: { app, host: data.host, runId: data.runId, containerIds: e.ids },
+          data: { app, host: data.host, runId: data.runId, ...(ctx.config.dokku ? {} : { containerIds: e.ids }) },
           opts: {
             ...opts,
             jobId: runChildId(data.runId, data.host, app),
@@ -77,14 +68,56 @@ export function scanProcessor(ctx: WorkerContext) {
       await job.updateData(data);
       await ctx.redis.hset(ctx.queues.keys.run(data.runId), `total:${data.host}`, String(byApp.size));
       await ctx.redis.expire(ctx.queues.keys.run(data.runId), 24 * 3600);
-      log.info(
-        { apps: byApp.size, containers: containers.length, durationMs: Math.round(performance.now() - started) },
-        'scanned host',
-      );
+      log.info({ apps: byApp.size, containers, durationMs: Math.round(performance.now() - started) }, 'scanned host');
     }
 
     return collectScan(job, token, data);
   };
+}
+
+type Listed = {
+  byApp: Map<string, { ids: string[]; names: string[] }>;
+  refused: NonNullable<ScanJob['refused']>;
+  containers: number;
+};
+
+/** Without Dokku: the host's apps are those its containers' labels name (one list call). */
+async function labelledAppsOf(ctx: WorkerContext, log: Logger): Promise<Listed> {
+  const containers = await ctx.docker.listAppContainers();
+  const byApp = new Map<string, { ids: string[]; names: string[] }>();
+  const refused: NonNullable<ScanJob['refused']> = [];
+  for (const c of containers) {
+    if (isTempName(c.name)) continue; // netq's own replacement under way
+    const problem = appNameProblem(c.app);
+    if (problem) {
+      const reason = `its app label ${quoteInput(c.app)} is not a valid app name: ${problem}`;
+      log.warn({ container: c.name, label: quoteInput(c.app) }, `cannot configure container: ${reason}`);
+      refused.push({ label: clip(c.app, 100), container: clip(c.name, 255), reason: clip(reason, 500) });
+      continue;
+    }
+    const entry = byApp.get(c.app) ?? { ids: [], names: [] };
+    entry.ids.push(c.id);
+    entry.names.push(c.name);
+    byApp.set(c.app, entry);
+  }
+  return { byApp, refused, containers: containers.length };
+}
+
+/**
+ * Dokku mode: the host's apps are Dokku's (its app folders), each with the dynos its CONTAINER files name;
+ * the per-app job reads them again itself, so it never acts on this list.
+ */
+async function dokkuAppsOf(d: DokkuPaths): Promise<Listed> {
+  const byApp = new Map<string, { ids: string[]; names: string[] }>();
+  let containers = 0;
+  for (const app of await dokkuApps(d)) {
+    if (appNameProblem(app)) continue;
+    const files = await readContainerFiles(d, app);
+    const names = [...files].filter(([, id]) => id !== '').map(([dyno]) => `${app}.${dyno}`);
+    containers += names.length;
+    byApp.set(app, { ids: [], names });
+  }
+  return { byApp, refused: [], containers };
 }
 
 /**

@@ -44,7 +44,7 @@ export const registerReport: RegisterCommand = (program, ctx) => {
         if (problem) throw new BadInputError(`invalid app name ${quoteInput(app)}: ${problem}`);
       }
       const config = ctx.getConfig();
-      const reports = await withQueues(config, 30, (q) => reportData(q, { global: flags.global, app }));
+      const reports = await withQueues(config, 30, (q) => reportData(q, { global: flags.global, app }, config.dokku));
       if (reports.length === 0) {
         process.stderr.write(" !     You haven't deployed any applications yet\n");
         return;

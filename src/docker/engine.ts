@@ -33,7 +33,15 @@ export interface DockerEngine {
    * checks that it runs. The old one keeps running until `retire` (stop, remove, and give the new one
    * the old name) is called. Throws when the new one does not run; then nothing is left behind.
    */
-  replaceContainer(id: string, change: ContainerChange): Promise<Replacement>;
+  replaceContainer(id: string, change: ContainerChange, opts: ReplaceOptions): Promise<Replacement>;
+
+  /** Single container operations (a replacement's steps, and finishing or rolling back a journalled one). */
+  startContainer(id: string): Promise<void>;
+  /** stops it (already stopped or gone: no error) */
+  stopContainer(id: string): Promise<void>;
+  /** removes it, running or not (gone: no error) */
+  removeContainer(id: string): Promise<void>;
+  renameContainer(id: string, name: string): Promise<void>;
 
   /** The engine's event stream (newline-delimited JSON) of container and network events. */
   events(): Promise<NodeJS.ReadableStream>;
@@ -47,8 +55,17 @@ export interface ContainerChange {
   networkMode?: string;
 }
 
+export interface ReplaceOptions {
+  /** the name the new container is created under (it takes the old one's name later) */
+  tempName: string;
+  /** called once the new container exists, before it joins networks or starts (to journal its id) */
+  onCreated?: (newId: string) => Promise<void>;
+}
+
 export interface Replacement {
   newId: string;
+  /** the old container's name, which the new one takes */
+  name: string;
   /** the old container leaves: stopped, removed, and its name passed to the new one */
   retire(): Promise<void>;
   /** the replacement is abandoned: the new container is removed and the old one keeps its name */
@@ -141,6 +158,7 @@ export function factsFromInspect(c: Docker.ContainerInspectInfo): ContainerFacts
     ...(portLine === undefined ? {} : { portEnv: portLine.slice('PORT='.length) }),
     exposedTcpPorts,
     hostname: c.Config?.Hostname ?? '',
+    startedAt: c.State?.StartedAt ?? '',
   };
 }
 
@@ -236,8 +254,32 @@ export class DockerodeEngine implements DockerEngine {
     );
   }
 
-  async replaceContainer(id: string, change: ContainerChange): Promise<Replacement> {
-    return replaceContainer(this.docker, id, change);
+  async replaceContainer(id: string, change: ContainerChange, opts: ReplaceOptions): Promise<Replacement> {
+    return replaceContainer(this.docker, id, change, opts);
+  }
+
+  async startContainer(id: string): Promise<void> {
+    await dockerCall('container start', () => this.docker.getContainer(id).start()).catch((err: unknown) => {
+      if (dockerStatus(err) !== 304) throw err; // already running
+    });
+  }
+
+  async stopContainer(id: string): Promise<void> {
+    await dockerCall('container stop', () => this.docker.getContainer(id).stop({ t: 10 })).catch((err: unknown) => {
+      if (dockerStatus(err) !== 304 && dockerStatus(err) !== 404) throw err; // already stopped or gone
+    });
+  }
+
+  async removeContainer(id: string): Promise<void> {
+    await dockerCall('container remove', () => this.docker.getContainer(id).remove({ force: true })).catch(
+      (err: unknown) => {
+        if (dockerStatus(err) !== 404) throw err;
+      },
+    );
+  }
+
+  async renameContainer(id: string, name: string): Promise<void> {
+    await dockerCall('container rename', () => this.docker.getContainer(id).rename({ name }));
   }
 
   async events(): Promise<NodeJS.ReadableStream> {
@@ -245,7 +287,7 @@ export class DockerodeEngine implements DockerEngine {
       this.streaming.getEvents({
         filters: {
           type: ['container', 'network'],
-          event: ['start', 'restart', 'die', 'destroy', 'connect', 'disconnect'],
+          event: ['start', 'restart', 'die', 'destroy', 'rename', 'connect', 'disconnect'],
         },
       }),
     );

@@ -1,8 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
 import { dockerStatus } from '../errors.js';
-import type { ContainerChange, Replacement } from './engine.js';
+import type { ContainerChange, Replacement, ReplaceOptions } from './engine.js';
 import { dockerCall, fixedBindings } from './engine.js';
+
+/** A replacement's temporary name: the old name and a random `.netq-<6 hex>` suffix (events of such a name are netq's own). */
+export const tempNameFor = (name: string) => `${name}.netq-${randomBytes(3).toString('hex')}`;
+
+/** True for a name tempNameFor gave. */
+export const isTempName = (name: string) => /\.netq-[0-9a-f]{6}$/.test(name);
 
 /** How long a replacement must keep running before it counts as started. */
 const SETTLE_MS = 300;
@@ -84,15 +90,25 @@ export function otherNetworks(
  * old one holds a fixed host port (docker-options -p 2222:22): that port cannot be bound twice, so the old
  * one is stopped just before the new one starts, and started again if the new one does not run.
  */
-export async function replaceContainer(docker: Docker, id: string, change: ContainerChange): Promise<Replacement> {
+export async function replaceContainer(
+  docker: Docker,
+  id: string,
+  change: ContainerChange,
+  opts: ReplaceOptions,
+): Promise<Replacement> {
   const old = docker.getContainer(id);
   const info = await dockerCall('container inspect', () => old.inspect());
   const name = info.Name.replace(/^\//, '');
-  const tempName = `${name}.netq-${randomBytes(3).toString('hex')}`;
-  const spec = replacementSpec(info, tempName, change);
+  const spec = replacementSpec(info, opts.tempName, change);
   // a host port it chose itself cannot be held by two containers at once
   const handOver = Object.keys(fixedBindings(info.HostConfig)).length > 0;
   const created = await dockerCall('container create', () => docker.createContainer(spec));
+  try {
+    await opts.onCreated?.(created.id);
+  } catch (err) {
+    await created.remove({ force: true }).catch(() => {});
+    throw err;
+  }
   const stopOld = () =>
     dockerCall('container stop', () => old.stop({ t: 10 })).catch((err: unknown) => {
       if (dockerStatus(err) !== 304 && dockerStatus(err) !== 404) throw err; // already stopped or gone
@@ -127,6 +143,7 @@ export async function replaceContainer(docker: Docker, id: string, change: Conta
   }
   return {
     newId: created.id,
+    name,
     async retire() {
       await stopOld();
       await dockerCall('container remove', () => old.remove({ force: true })).catch((err: unknown) => {

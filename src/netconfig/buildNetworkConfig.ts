@@ -28,9 +28,12 @@ export function processOf(facts: ContainerFacts, app: string): { proc: string; i
   return undefined;
 }
 
-/** PORT from the environment, else the first exposed TCP port, else 5000. */
+/**
+ * PORT from the environment, else the first exposed TCP port, else 5000. An empty `PORT=` is unset: Dokku
+ * gives it to every process but web.
+ */
 export function portOf(facts: ContainerFacts): number | string {
-  if (facts.portEnv !== undefined) {
+  if (facts.portEnv !== undefined && facts.portEnv.trim() !== '') {
     const p = facts.portEnv.trim();
     if (!/^\d{1,5}$/.test(p) || Number(p) < 1 || Number(p) > 65535)
       return `PORT=${JSON.stringify(facts.portEnv)} is not a TCP port`;
@@ -54,10 +57,17 @@ export function addressNetwork(facts: ContainerFacts, props: ComputedProperties)
   return mode;
 }
 
-/** Builds one container's network config, or the reason it cannot be built. Pure. */
-export function buildNetworkConfig(facts: ContainerFacts, app: string, props: ComputedProperties): BuildOutcome {
+/**
+ * Builds one container's network config, or the reason it cannot be built. Pure. The dyno is the one given
+ * (Dokku mode: from its CONTAINER file), else the one the container's labels or name tell.
+ */
+export function buildNetworkConfig(
+  facts: ContainerFacts,
+  app: string,
+  props: ComputedProperties,
+  identity: { proc: string; index: number } | undefined = processOf(facts, app),
+): BuildOutcome {
   const fail = (reason: string): BuildOutcome => ({ ok: false, failure: { container: facts.name, reason } });
-  const identity = processOf(facts, app);
   if (!identity || !PROC_PATTERN.test(identity.proc)) {
     return fail(`cannot tell process type and index (no ${LABEL_DYNO} label, name is not <app>.<proc>.<index>)`);
   }

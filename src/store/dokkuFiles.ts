@@ -1,99 +1,89 @@
-import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
-import { lstat, mkdir, open, readdir, realpath, rename, unlink } from 'node:fs/promises';
+import { lstat, readdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
+import type { DokkuPaths } from '../config.js';
+import { appFolder, readContainerFile } from '../dokku/dokkuState.js';
 import { BadInputError } from '../errors.js';
 import type { ContainerNetworkConfig } from '../types.js';
+import { currentContent, syncDir, writeFileAtomically } from './atomicFile.js';
 
 const FILE_PATTERN = /^(IP|PORT)\.([A-Za-z0-9_-]+)\.(\d+)$/;
 
+export interface DokkuFilesOutcome {
+  written: number;
+  unchanged: number;
+  removed: number;
+  /** dynos whose CONTAINER file changed while the job ran: their files were left to the newer truth */
+  superseded: string[];
+}
+
 /**
- * `<root>/<app>`, refusing anything that would leave the root (a symlinked app folder included). It is
- * created only when asked (there are files to write): a rebuild of a deleted or renamed app, which has no
- * containers, must not bring its folder back (Dokku lists apps by their folders). Undefined when missing.
+ * The app's folder, refusing anything that would leave the root (a symlinked app folder included). Never
+ * created: in Dokku mode an app without a folder does not exist (Dokku lists apps by their folders).
  */
-async function appDir(root: string, app: string, create: boolean): Promise<string | undefined> {
-  const realRoot = await realpath(root);
-  const dir = path.join(realRoot, app);
-  if (path.dirname(dir) !== realRoot) throw new BadInputError(`app folder ${app} is not inside ${root}`);
-  // not recursive: the root exists (realpath), and mkdir(2) does not follow a planted (even dangling) symlink
-  if (create) {
-    await mkdir(dir, { mode: 0o755 }).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'EEXIST') throw err;
-    });
-  }
+async function appDir(d: DokkuPaths, app: string): Promise<{ dir: string; uid: number; gid: number } | undefined> {
+  const dir = appFolder(d, app);
+  if (path.dirname(dir) !== path.resolve(d.root)) throw new BadInputError(`app folder ${app} is not inside ${d.root}`);
   const st = await lstat(dir).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT' && !create) return undefined;
+    if (err.code === 'ENOENT') return undefined;
     throw err;
   });
   if (st === undefined) return undefined;
   if (!st.isDirectory()) throw new BadInputError(`${dir} is not a folder (a symlink is refused)`);
-  return dir;
+  return { dir, uid: st.uid, gid: st.gid };
 }
 
-async function writeAtomically(dir: string, name: string, content: string): Promise<void> {
-  const tmp = path.join(dir, `.${name}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const fh = await open(tmp, 'wx', 0o644); // O_EXCL: never follows a planted symlink
-  try {
-    await fh.writeFile(content);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, path.join(dir, name)); // replaces a symlink rather than writing through it
-}
-
-/** The file's content, or undefined when it is missing, unreadable or a symlink (O_NOFOLLOW: never read through one). */
-async function currentContent(file: string): Promise<string | undefined> {
-  try {
-    const fh = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
-    try {
-      return await fh.readFile('utf8');
-    } finally {
-      await fh.close();
-    }
-  } catch {
-    return undefined;
-  }
-}
-
-/** Writes the file (atomically, fsynced) unless it already holds exactly this content; true when written. */
-async function writeIfChanged(dir: string, name: string, content: string): Promise<boolean> {
+/** Writes the file (atomically) unless it already holds exactly this content; true when written. */
+async function writeIfChanged(dir: string, name: string, content: string, owner: { uid: number; gid: number }) {
   if ((await currentContent(path.join(dir, name))) === content) return false;
-  await writeAtomically(dir, name, content);
+  await writeFileAtomically(dir, name, content, { mode: 0o644, owner });
   return true;
 }
 
 /**
- * Writes Dokku's `IP.<proc>.<index>` and `PORT.<proc>.<index>` files of an app, each atomically, and
- * removes those of containers that no longer exist (`keep` holds `<proc>.<index>` of the living ones).
- * A file that already holds the right value is left alone: an unchanged rebuild writes nothing, so
- * the fsync that makes a real change durable is paid only for real changes (and nothing watching the
- * files' mtimes sees a change that is not one).
+ * Writes Dokku's files of an app exactly as Dokku does: `IP.<proc>.<n>` for every process type and
+ * `PORT.web.<n>` (the container port) for web only, without a trailing newline, mode 0644, owned by the
+ * owner of the app folder (so Dokku's user can rewrite them in place at its next deploy). Each is written
+ * atomically and only when its content changes. Just before a dyno's files are written its CONTAINER file
+ * is read again: when Dokku switched the dyno meanwhile, the files are Dokku's and are left alone.
+ * Files of dynos outside the scale (`scale`: proc -> count) are removed, as Dokku's deploy does when it
+ * scales down.
  */
 export async function writeDokkuFiles(
-  root: string,
+  d: DokkuPaths,
   app: string,
   configs: ContainerNetworkConfig[],
-  keep: Set<string>,
-): Promise<{ written: number; unchanged: number; removed: number }> {
-  const dir = await appDir(root, app, configs.length > 0);
-  if (dir === undefined) return { written: 0, unchanged: 0, removed: 0 };
-  const outcomes = await Promise.all(
-    configs.flatMap((c) => [
-      writeIfChanged(dir, `IP.${c.proc}.${c.index}`, `${c.ip}\n`),
-      writeIfChanged(dir, `PORT.${c.proc}.${c.index}`, `${c.port}\n`),
-    ]),
+  scale: Map<string, number>,
+): Promise<DokkuFilesOutcome> {
+  const out: DokkuFilesOutcome = { written: 0, unchanged: 0, removed: 0, superseded: [] };
+  const folder = await appDir(d, app);
+  if (folder === undefined) return out;
+  const { dir, uid, gid } = folder;
+  const owner = { uid, gid };
+  await Promise.all(
+    configs.map(async (c) => {
+      if ((await readContainerFile(d, app, c.proc, c.index)) !== c.id) {
+        out.superseded.push(`${c.proc}.${c.index}`);
+        return;
+      }
+      const files: [string, string][] = [[`IP.${c.proc}.${c.index}`, c.ip]];
+      if (c.proc === 'web') files.push([`PORT.${c.proc}.${c.index}`, String(c.port)]);
+      for (const [name, content] of files) {
+        if (await writeIfChanged(dir, name, content, owner)) out.written += 1;
+        else out.unchanged += 1;
+      }
+    }),
   );
-  const written = outcomes.filter(Boolean).length;
-  let removed = 0;
   for (const name of await readdir(dir)) {
     const m = name.match(FILE_PATTERN);
-    if (!m || keep.has(`${m[2]}.${m[3]}`)) continue;
+    if (!m?.[2] || !m[3]) continue;
+    const count = scale.get(m[2]);
+    if (count !== undefined && Number(m[3]) <= count) continue;
     await unlink(path.join(dir, name)).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'ENOENT') throw err;
     });
-    removed += 1;
+    out.removed += 1;
   }
-  return { written, unchanged: outcomes.length - written, removed };
+  if (out.removed > 0) await syncDir(dir);
+  out.superseded.sort();
+  return out;
 }

@@ -49,3 +49,26 @@ export async function knownApps(redis: Redis, prefix: string, netconfigKey: stri
     .filter((a) => a !== GLOBAL_SCOPE)
     .sort();
 }
+
+/**
+ * Dokku mode: makes Redis's copy of an app's and the global properties what Dokku's files say (the report,
+ * the HTTP API and other hosts read the copy). One transaction; a scope with no property leaves no key.
+ */
+export async function mirrorProperties(
+  redis: Redis,
+  prefix: string,
+  app: string,
+  raw: { app: RawProperties; global: RawProperties },
+): Promise<void> {
+  const tx = redis.multi();
+  for (const [scope, props] of [
+    [app, raw.app],
+    [GLOBAL_SCOPE, raw.global],
+  ] as const) {
+    const k = propertiesKey(prefix, scope);
+    tx.del(k);
+    const entries = Object.entries(props).filter(([, v]) => v !== undefined && v !== '');
+    if (entries.length) tx.hset(k, Object.fromEntries(entries)).sadd(propertyScopesKey(prefix), scope);
+  }
+  await tx.exec();
+}

@@ -16,7 +16,7 @@ describe('loadConfig', () => {
       dockerTimeoutMs: 15_000,
       hostId: 'local',
       prefix: '{netq}',
-      dokkuRoot: undefined,
+      dokku: undefined,
       scopeLabel: undefined,
       concurrency: 8,
       attempts: 5,

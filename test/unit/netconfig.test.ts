@@ -17,6 +17,7 @@ const facts = (over: Partial<ContainerFacts> = {}): ContainerFacts => ({
   published: [],
   fixedPorts: [],
   hostname: 'abc123abc123',
+  startedAt: '',
   ...over,
 });
 const none = computeProperties({}, {});

@@ -1,4 +1,6 @@
 import type { Job } from 'bullmq';
+import { appExists } from '../../src/dokku/dokkuState.js';
+import { dokkuForm, readDokkuProperties, writePropertyFile } from '../../src/dokku/propertyFiles.js';
 import { enqueueRebuild, enqueueRebuildall } from '../../src/enqueue.js';
 import { BadInputError } from '../../src/errors.js';
 import { describeZodError, JOB, type SetResult, setJobSchema } from '../../src/jobs.js';
@@ -24,9 +26,13 @@ async function setProperty(ctx: WorkerContext, job: Job): Promise<SetResult> {
   }
   const isGlobal = scope === GLOBAL_SCOPE;
   const { key, value } = validateProperty(isGlobal ? 'global' : 'app', rawKey, values);
+  const dokku = ctx.config.dokku;
+  if (dokku && !isGlobal && !(await appExists(dokku, scope))) throw new BadInputError(`App ${scope} does not exist`);
 
   if (value !== '' && (key === 'attach-post-create' || key === 'attach-post-deploy')) {
-    const stored = await readProperties(ctx.redis, ctx.queues.prefix, scope);
+    const stored = dokku
+      ? await readDokkuProperties(dokku, scope)
+      : await readProperties(ctx.redis, ctx.queues.prefix, scope);
     const other = splitList((isGlobal ? stored.global : stored.app)[OTHER_PHASE[key]] ?? '');
     const both = splitList(value).filter((n) => other.includes(n));
     if (both.length) {
@@ -43,7 +49,11 @@ async function setProperty(ctx: WorkerContext, job: Job): Promise<SetResult> {
     }
   }
 
-  await writeProperty(ctx.redis, ctx.queues.prefix, scope, key, value);
+  if (dokku) {
+    // Dokku's store is the truth: written as `dokku network:set` writes it, then mirrored
+    await writePropertyFile(dokku, scope, key, value);
+    await writeProperty(ctx.redis, ctx.queues.prefix, scope, key, dokkuForm(key, value));
+  } else await writeProperty(ctx.redis, ctx.queues.prefix, scope, key, value);
   ctx.logger.info({ queue: job.queueName, jobId: job.id, scope, key, value, apply }, 'property set');
   if (!apply) return { scope, key, value, applied: 'none' };
   if (isGlobal) {
