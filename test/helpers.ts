@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -299,4 +299,47 @@ export async function freePort(): Promise<number> {
   const { port } = srv.address() as net.AddressInfo;
   await new Promise((resolve) => srv.close(resolve));
   return port;
+}
+
+/**
+ * A bare Dokku layout (root and lib root) for containers a test made itself: `register` records an app as
+ * Dokku's deploy would have (its folder, scale, deployed marker and CONTAINER files). For Dokku's own deploy
+ * sequence, with its user and its renames, use test/dokkuHost.ts.
+ */
+export async function dokkuLayout(): Promise<{
+  root: string;
+  libRoot: string;
+  env: Record<string, string>;
+  register(app: string, dynos: Record<string, string>): Promise<void>;
+  remove(): Promise<void>;
+}> {
+  const t = await tempDir();
+  const root = path.join(t.dir, 'home');
+  const libRoot = path.join(t.dir, 'lib');
+  await mkdir(root);
+  await mkdir(libRoot);
+  return {
+    root,
+    libRoot,
+    env: { NETQ_DOKKU_ROOT: root, NETQ_DOKKU_LIB_ROOT: libRoot },
+    async register(app, dynos) {
+      await mkdir(path.join(root, app), { recursive: true });
+      const counts = new Map<string, number>();
+      for (const dyno of Object.keys(dynos)) {
+        const [proc, n] = dyno.split('.');
+        counts.set(proc ?? '', Math.max(counts.get(proc ?? '') ?? 0, Number(n)));
+      }
+      await mkdir(path.join(libRoot, 'config/ps', app), { recursive: true });
+      await writeFile(
+        path.join(libRoot, 'config/ps', app, 'scale'),
+        [...counts].map(([p, c]) => `${p}=${c}\n`).join(''),
+      );
+      await mkdir(path.join(libRoot, 'config/common', app), { recursive: true });
+      await writeFile(path.join(libRoot, 'config/common', app, 'deployed'), 'true');
+      for (const [dyno, id] of Object.entries(dynos)) {
+        await writeFile(path.join(root, app, `CONTAINER.${dyno}`), `${id}\n`);
+      }
+    },
+    remove: t.remove,
+  };
 }

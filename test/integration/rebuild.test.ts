@@ -11,11 +11,12 @@ import {
   createAppContainer,
   createTestNetwork,
   docker,
+  dokkuLayout,
+  IMAGE,
   producer,
   runCli,
   runId,
   startPool,
-  tempDir,
   testEnv,
   useTestEnvs,
 } from '../helpers.js';
@@ -29,41 +30,76 @@ async function bridgeIp(id: string): Promise<string> {
 
 describe('network:rebuild', () => {
   it('configures 2 web and 1 worker container as docker inspect shows them, in Redis and in files', async () => {
-    const files = await tempDir();
-    const e = env({ NETQ_DOKKU_ROOT: files.dir });
+    const dokku = await dokkuLayout();
+    const e = env(dokku.env);
     await startPool(configOf(e));
     const app = appName('three');
     const web1 = await createAppContainer({ app, proc: 'web', index: 1, env: ['PORT=5000'] });
     const web2 = await createAppContainer({ app, proc: 'web', index: 2, env: ['PORT=5000'] });
-    // no PORT: the first exposed TCP port counts; no dyno label: the name gives proc and index
+    // no PORT: the first exposed TCP port counts; no dyno label: the CONTAINER file gives proc and index
     const worker = await createAppContainer({ app, proc: 'worker', index: 1, exposed: [7000, 8000], dynoLabel: false });
+    // Dokku gives other processes an empty PORT=: that is no failure
+    const clock = await createAppContainer({ app, proc: 'clock', index: 1, env: ['PORT='] });
+    await dokku.register(app, { 'web.1': web1.id, 'web.2': web2.id, 'worker.1': worker.id, 'clock.1': clock.id });
 
     const res = await runCli(['network:rebuild', app, '--format', 'json'], e);
     expect(res.stderr).toBe('');
     expect(res.code).toBe(0);
     const out = JSON.parse(res.stdout) as RebuildResult;
-    const [ip1, ip2, ipw] = [await bridgeIp(web1.id), await bridgeIp(web2.id), await bridgeIp(worker.id)];
+    const [ip1, ip2, ipw, ipc] = await Promise.all([web1, web2, worker, clock].map((c) => bridgeIp(c.id)));
     expect(out).toEqual({
       app,
       host: 'local',
-      containers: 3,
-      configured: 3,
+      containers: 4,
+      configured: 4,
       failed: 0,
-      listeners: { web: [`${ip1}:5000`, `${ip2}:5000`], worker: [`${ipw}:7000`] },
+      listeners: { clock: [`${ipc}:5000`], web: [`${ip1}:5000`, `${ip2}:5000`], worker: [`${ipw}:7000`] },
       failures: [],
     });
-    const dir = path.join(files.dir, app);
-    expect((await readdir(dir)).sort()).toEqual([
+    const dir = path.join(dokku.root, app);
+    // as Dokku writes them: IP for every process, PORT for web only, no trailing newline
+    expect((await readdir(dir)).filter((f) => !f.startsWith('CONTAINER')).sort()).toEqual([
+      'IP.clock.1',
       'IP.web.1',
       'IP.web.2',
       'IP.worker.1',
       'PORT.web.1',
       'PORT.web.2',
-      'PORT.worker.1',
     ]);
-    expect(await readFile(path.join(dir, 'IP.web.2'), 'utf8')).toBe(`${ip2}\n`);
-    expect(await readFile(path.join(dir, 'PORT.worker.1'), 'utf8')).toBe('7000\n');
-    await files.remove();
+    expect(await readFile(path.join(dir, 'IP.web.2'), 'utf8')).toBe(ip2);
+    expect(await readFile(path.join(dir, 'PORT.web.2'), 'utf8')).toBe('5000');
+    expect((await stat(path.join(dir, 'IP.web.2'))).mode & 0o777).toBe(0o644);
+    await dokku.remove();
+  });
+
+  it('without Dokku, uses one container per dyno: the running one named as the dyno, and ignores the others', async () => {
+    const e = env();
+    await startPool(configOf(e));
+    const app = appName('twins');
+    const current = await createAppContainer({ app, proc: 'web', index: 1 });
+    // what a zero-downtime deploy leaves beside it: an upcoming container under check and a retired one
+    const upcoming = await docker.createContainer({
+      name: `${app}.web.1.upcoming-1234`,
+      Image: IMAGE,
+      Cmd: ['/bin/httpd', '-f', '-p', '5000'],
+      Labels: (await current.inspect()).Config.Labels,
+    });
+    await upcoming.start();
+    const retired = await docker.createContainer({
+      name: `${app}.web.1.1700000000`,
+      Image: IMAGE,
+      Cmd: ['/bin/httpd', '-f', '-p', '5000'],
+      Labels: (await current.inspect()).Config.Labels,
+    });
+    const res = await runCli(['network:rebuild', app, '--format', 'json'], e);
+    expect(res.code).toBe(0);
+    const out = JSON.parse(res.stdout) as RebuildResult;
+    expect(out).toMatchObject({ containers: 1, configured: 1, failed: 0 });
+    expect(out.listeners).toEqual({ web: [`${await bridgeIp(current.id)}:5000`] });
+    expect(out.ignored?.map((i) => i.container).sort()).toEqual(
+      [`${app}.web.1.1700000000`, `${app}.web.1.upcoming-1234`].sort(),
+    );
+    await Promise.all([upcoming, retired].map((c) => c.remove({ force: true })));
   });
 
   it('reads the IP on a custom initial network, and 127.0.0.1 in host network mode', async () => {
@@ -93,41 +129,42 @@ describe('network:rebuild', () => {
     }
   });
 
-  it('removes the IP/PORT files of a container that was scaled away', async () => {
-    const files = await tempDir();
-    const e = env({ NETQ_DOKKU_ROOT: files.dir });
+  it('removes the IP/PORT files of a dyno that was scaled away', async () => {
+    const dokku = await dokkuLayout();
+    const e = env(dokku.env);
     await startPool(configOf(e));
     const app = appName('scale');
-    await createAppContainer({ app, proc: 'web', index: 1 });
-    const gone = await createAppContainer({ app, proc: 'web', index: 2 });
+    const one = await createAppContainer({ app, proc: 'web', index: 1 });
+    const two = await createAppContainer({ app, proc: 'web', index: 2 });
+    await dokku.register(app, { 'web.1': one.id, 'web.2': two.id });
     expect((await runCli(['network:rebuild', app], e)).code).toBe(0);
-    expect((await readdir(path.join(files.dir, app))).sort()).toEqual([
-      'IP.web.1',
-      'IP.web.2',
-      'PORT.web.1',
-      'PORT.web.2',
-    ]);
+    const files = async () => (await readdir(path.join(dokku.root, app))).filter((f) => !f.startsWith('CONTAINER'));
+    expect((await files()).sort()).toEqual(['IP.web.1', 'IP.web.2', 'PORT.web.1', 'PORT.web.2']);
 
-    await gone.remove({ force: true });
+    // scaled down to web=1 (Dokku removes the CONTAINER file and the container)
+    await two.remove({ force: true });
+    await unlink(path.join(dokku.root, app, 'CONTAINER.web.2'));
+    await dokku.register(app, { 'web.1': one.id });
     const res = await runCli(['network:rebuild', app, '--format', 'json'], e);
     expect(res.code).toBe(0);
     expect(JSON.parse(res.stdout).containers).toBe(1);
-    expect((await readdir(path.join(files.dir, app))).sort()).toEqual(['IP.web.1', 'PORT.web.1']);
-    await files.remove();
+    expect((await files()).sort()).toEqual(['IP.web.1', 'PORT.web.1']);
+    await dokku.remove();
   });
 
   it('leaves files that already hold the right value alone, and rewrites a wrong or planted one', async () => {
-    const files = await tempDir();
-    const e = env({ NETQ_DOKKU_ROOT: files.dir });
+    const files = await dokkuLayout();
+    const e = env(files.env);
     const config = configOf(e);
     await startPool(config);
     const app = appName('unchanged');
     const web = await createAppContainer({ app, proc: 'web', index: 1 });
+    await files.register(app, { 'web.1': web.id });
     const q = producer(config);
     try {
       await rebuild(q, { app, host: 'local' }, { wait: true, timeoutMs: 30_000 });
-      const ipFile = path.join(files.dir, app, 'IP.web.1');
-      const portFile = path.join(files.dir, app, 'PORT.web.1');
+      const ipFile = path.join(files.root, app, 'IP.web.1');
+      const portFile = path.join(files.root, app, 'PORT.web.1');
       const first = { ip: await stat(ipFile), port: await stat(portFile) };
 
       // nothing changed: the same files (inode and mtime), not rewritten copies
@@ -142,14 +179,14 @@ describe('network:rebuild', () => {
 
       // a wrong value, and a symlink planted in place of the port file (pointing at the right content)
       await writeFile(ipFile, '10.9.9.9\n');
-      const decoy = path.join(files.dir, 'decoy');
-      await writeFile(decoy, '5000\n');
+      const decoy = path.join(files.root, 'decoy');
+      await writeFile(decoy, '5000');
       await unlink(portFile);
       await symlink(decoy, portFile);
       await rebuild(q, { app, host: 'local' }, { wait: true, timeoutMs: 30_000 });
-      expect(await readFile(ipFile, 'utf8')).toBe(`${await bridgeIp(web.id)}\n`);
+      expect(await readFile(ipFile, 'utf8')).toBe(await bridgeIp(web.id));
       expect((await lstat(portFile)).isFile()).toBe(true);
-      expect(await readFile(portFile, 'utf8')).toBe('5000\n');
+      expect(await readFile(portFile, 'utf8')).toBe('5000');
     } finally {
       await q.close();
       await files.remove();
