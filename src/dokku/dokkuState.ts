@@ -1,7 +1,8 @@
 import { constants } from 'node:fs';
-import { open, readdir, stat } from 'node:fs/promises';
+import { lstat, open, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { DokkuPaths } from '../config.js';
+import { BadInputError } from '../errors.js';
 
 /**
  * Reading a Dokku host's own state, which is the truth in Dokku mode (see docs/dokku.md): which apps
@@ -34,10 +35,15 @@ export async function readFirstLine(file: string): Promise<string> {
   }
 }
 
-/** Whether DOKKU_ROOT has a folder for this app (Dokku's VerifyAppName). */
+/**
+ * Whether DOKKU_ROOT has a folder for this app (Dokku's VerifyAppName). An app folder that is a symlink is
+ * refused (BadInputError): netq never reads or writes through one.
+ */
 export async function appExists(d: DokkuPaths, app: string): Promise<boolean> {
   if (!DOKKU_APP.test(app)) return false;
-  const st = await stat(appFolder(d, app)).catch(() => undefined);
+  const dir = appFolder(d, app);
+  const st = await lstat(dir).catch(() => undefined);
+  if (st?.isSymbolicLink()) throw new BadInputError(`${dir} is not a folder (a symlink is refused)`);
   return st?.isDirectory() === true;
 }
 

@@ -17,10 +17,10 @@ import {
   createAppContainer,
   createTestNetwork,
   docker,
+  dokkuLayout,
   runCli,
   runId,
   scopeLabel,
-  tempDir,
   testEnv,
 } from '../helpers.js';
 
@@ -102,8 +102,10 @@ async function snapshot(): Promise<Snapshot> {
 }
 
 beforeAll(async () => {
-  files = await tempDir();
-  env = testEnv({ NETQ_DOKKU_ROOT: files.dir, NETQ_API_TOKEN: TOKEN });
+  const dokku = await dokkuLayout();
+  // the snapshot covers both of Dokku's roots
+  files = { dir: path.dirname(dokku.root), remove: dokku.remove };
+  env = testEnv({ ...dokku.env, NETQ_API_TOKEN: TOKEN });
   config = configOf(env);
   queues = new NetqQueues(config);
   queues.redis.on('error', () => {});
@@ -111,9 +113,9 @@ beforeAll(async () => {
   await createAppContainer({ app });
   await createTestNetwork(`netq-t${runId}-bad-input`);
   // what a previous rebuild left: files that bad input must not touch
-  await mkdir(path.join(files.dir, app));
-  await writeFile(path.join(files.dir, app, 'IP.web.1'), '172.17.0.9\n');
-  await writeFile(path.join(files.dir, app, 'PORT.web.1'), '5000\n');
+  await mkdir(path.join(dokku.root, app));
+  await writeFile(path.join(dokku.root, app, 'IP.web.1'), '172.17.0.9');
+  await writeFile(path.join(dokku.root, app, 'PORT.web.1'), '5000');
   await queues.redis.zadd(queues.keys.hosts, Date.now() + 3_600_000, 'local');
   server = await buildServer({ config, queues, logger: silentLogger() });
   base = new URL(await server.listen({ host: '127.0.0.1', port: 0 }));
@@ -121,7 +123,7 @@ beforeAll(async () => {
   expect(Object.keys(baseline.redis)).toEqual([queues.keys.hosts]);
   expect(baseline.containers).toHaveLength(1);
   expect(baseline.networks).toHaveLength(1);
-  expect(Object.keys(baseline.files)).toHaveLength(3);
+  expect(Object.keys(baseline.files)).toHaveLength(5); // home, lib, the app folder and its two files
 }, 60_000);
 
 afterAll(async () => {

@@ -11,6 +11,7 @@ import {
   createAppContainer,
   createTestNetwork,
   docker,
+  dokkuLayout,
   IMAGE,
   producer,
   RUN_LABEL,
@@ -53,11 +54,12 @@ async function connectEventMs(containerId: string, since: string): Promise<numbe
 
 describe('the Docker event watcher', () => {
   it('follows a container whose IP changed, without any command', async () => {
-    const files = await tempDir();
-    const e = env({ NETQ_DOKKU_ROOT: files.dir, NETQ_DEBOUNCE_MS: '250' });
+    const files = await dokkuLayout();
+    const e = env({ ...files.env, NETQ_DEBOUNCE_MS: '250' });
     const config = configOf(e);
     const app = appName('restart');
     const web = await createAppContainer({ app, proc: 'web', index: 1 });
+    await files.register(app, { 'web.1': web.id });
     const pool = await startPool(config, { watchEvents: true });
     // the watcher's connect rebuilds the host: the app gets configured
     let ip = await bridgeIp(web.id);
@@ -87,8 +89,8 @@ describe('the Docker event watcher', () => {
         async () => ((await storedListeners(config, app))[0] === `${ip}:5000` ? true : undefined),
         10_000,
       );
-      const ipFile = path.join(files.dir, app, 'IP.web.1');
-      expect(await readFile(ipFile, 'utf8')).toBe(`${ip}\n`);
+      const ipFile = path.join(files.root, app, 'IP.web.1');
+      expect(await readFile(ipFile, 'utf8')).toBe(ip);
       // from the engine's own time of the connect event to the IP file's write
       latencies.push((await stat(ipFile)).mtimeMs - (await connectEventMs(web.id, since)));
     }

@@ -1,5 +1,4 @@
 import { spawn } from 'node:child_process';
-import { access, mkdir, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -11,7 +10,6 @@ import {
   runCli,
   startPool,
   storedListeners,
-  tempDir,
   testEnv,
   useTestEnvs,
 } from '../helpers.js';
@@ -84,61 +82,51 @@ describe('Dokku deploy hooks', () => {
   });
 
   it("rename moves an app's properties to the new name, delete forgets it, and neither leaves a ghost", async () => {
-    const files = await tempDir();
-    const e = env({ NETQ_DOKKU_ROOT: files.dir });
+    // without Dokku (Redis is the store); in Dokku mode Dokku's own plugin moves the property files
+    // (test/integration/dokkuMode.test.ts)
+    const e = env();
     const config = configOf(e);
     await startPool(config);
     const [before, after] = [appName('old'), appName('new')];
     const report = async (args: string[]) =>
       JSON.parse((await runCli(['network:report', ...args, '--format', 'json'], e)).stdout);
+    // a deployed app with a property
+    const old = await createAppContainer({ app: before });
+    expect((await runCli(['network:set', before, 'tld', 'svc.example', '--no-apply'], e)).code).toBe(0);
+    expect((await runCli(['network:rebuild', before], e)).code).toBe(0);
+
+    // dokku apps:rename: the old containers go, the trigger runs, the new app deploys
+    await old.remove({ force: true });
+    expect((await runHook('post-app-rename-setup', [before, after], e)).stderr).toBe('');
+    await createAppContainer({ app: after });
+    expect((await runCli(['network:rebuild', after], e)).code).toBe(0);
+    expect(await report([after])).toMatchObject({
+      'network-tld': 'svc.example',
+      'network-computed-tld': 'svc.example',
+    });
+    expect(await storedListeners(config, after)).toHaveLength(1);
+    // a late rebuild of the old name (the watcher's destroy event) brings back no report entry
+    expect((await runCli(['network:rebuild', before], e)).code).toBe(0);
+    expect(Object.keys(await report([]))).toEqual([after]);
+
+    // dokku apps:destroy: containers gone, then post-delete
+    await Promise.all((await listApp(after)).map((c) => c.remove({ force: true })));
+    expect((await runHook('post-delete', [after], e)).stderr).toBe('');
+    expect((await runCli(['network:rebuild', after], e)).code).toBe(0);
+    const none = await runCli(['network:report'], e);
+    expect(none.code).toBe(0);
+    expect(none.stderr).toMatch(/haven't deployed any applications/);
+    expect(await report([after])).toMatchObject({ 'network-tld': '', 'network-web-listeners': '' });
+    // none of netq's own keys is left for either name (BullMQ keeps its finished job records, and the
+    // counters that number rebuild jobs stay so that job ids are never reused)
+    const q = producer(config);
     try {
-      // a deployed app with a property and its files, as Dokku has it
-      await mkdir(path.join(files.dir, before));
-      const old = await createAppContainer({ app: before });
-      expect((await runCli(['network:set', before, 'tld', 'svc.example', '--no-apply'], e)).code).toBe(0);
-      expect((await runCli(['network:rebuild', before], e)).code).toBe(0);
-      expect(await readdir(path.join(files.dir, before))).toEqual(['IP.web.1', 'PORT.web.1']);
-
-      // dokku apps:rename: the old containers go, the folder moves, the trigger runs, the new app deploys
-      await old.remove({ force: true });
-      await rm(path.join(files.dir, before), { recursive: true });
-      await mkdir(path.join(files.dir, after));
-      expect((await runHook('post-app-rename-setup', [before, after], e)).stderr).toBe('');
-      await createAppContainer({ app: after });
-      expect((await runCli(['network:rebuild', after], e)).code).toBe(0);
-      expect(await report([after])).toMatchObject({
-        'network-tld': 'svc.example',
-        'network-computed-tld': 'svc.example',
-      });
-      expect(await storedListeners(config, after)).toHaveLength(1);
-      // a late rebuild of the old name (the watcher's destroy event) brings back neither folder nor report entry
-      expect((await runCli(['network:rebuild', before], e)).code).toBe(0);
-      await expect(access(path.join(files.dir, before))).rejects.toThrow(/ENOENT/);
-      expect(Object.keys(await report([]))).toEqual([after]);
-
-      // dokku apps:destroy: containers and folder gone, then post-delete
-      await Promise.all((await listApp(after)).map((c) => c.remove({ force: true })));
-      await rm(path.join(files.dir, after), { recursive: true });
-      expect((await runHook('post-delete', [after], e)).stderr).toBe('');
-      expect((await runCli(['network:rebuild', after], e)).code).toBe(0);
-      await expect(access(path.join(files.dir, after))).rejects.toThrow(/ENOENT/);
-      const none = await runCli(['network:report'], e);
-      expect(none.code).toBe(0);
-      expect(none.stderr).toMatch(/haven't deployed any applications/);
-      expect(await report([after])).toMatchObject({ 'network-tld': '', 'network-web-listeners': '' });
-      // none of netq's own keys is left for either name (BullMQ keeps its finished job records, and the
-      // counters that number rebuild jobs stay so that job ids are never reused)
-      const q = producer(config);
-      try {
-        const left = (await q.redis.keys(`${config.prefix}:*`)).filter(
-          (k) => (k.includes(before) || k.includes(after)) && !k.includes(':rebuild.') && !k.includes(':generation:'),
-        );
-        expect(left).toEqual([]);
-      } finally {
-        await q.close();
-      }
+      const left = (await q.redis.keys(`${config.prefix}:*`)).filter(
+        (k) => (k.includes(before) || k.includes(after)) && !k.includes(':rebuild.') && !k.includes(':generation:'),
+      );
+      expect(left).toEqual([]);
     } finally {
-      await files.remove();
+      await q.close();
     }
   });
 

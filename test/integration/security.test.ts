@@ -16,6 +16,7 @@ import {
   closePools,
   configOf,
   createAppContainer,
+  dokkuLayout,
   freePort,
   openPools,
   ROOT,
@@ -218,16 +219,17 @@ async function tree(dir: string, rel = ''): Promise<Record<string, string>> {
 
 describe('NETQ_DOKKU_ROOT', () => {
   it('writes only inside the root, whatever symlinks were planted in it', async () => {
-    const root = await tempDir();
+    const dokku = await dokkuLayout();
+    const root = { dir: dokku.root };
     const outside = await tempDir();
-    temps.push(root, outside);
+    temps.push({ remove: dokku.remove }, outside);
     await mkdir(path.join(outside.dir, 'target-dir'));
     await writeFile(path.join(outside.dir, 'secret.txt'), 'do not overwrite\n');
     await writeFile(path.join(outside.dir, 'port.txt'), 'keep me\n');
     const tmpBefore = (await readdir(os.tmpdir())).filter((n) => /^\.?(IP|PORT)\./.test(n));
     const outsideBefore = await tree(outside.dir);
 
-    const e = env({ NETQ_DOKKU_ROOT: root.dir, NETQ_BACKOFF_MS: '20' });
+    const e = env({ ...dokku.env, NETQ_BACKOFF_MS: '20' });
     await startPool(configOf(e));
 
     // 1. the app folder is a symlink to a folder outside: refused, nothing written through it
@@ -263,7 +265,7 @@ describe('NETQ_DOKKU_ROOT', () => {
     const app = appName('files');
     const c = await createAppContainer({ app });
     const dir = path.join(root.dir, app);
-    await mkdir(dir);
+    await dokku.register(app, { 'web.1': c.id });
     await symlink(path.join(outside.dir, 'secret.txt'), path.join(dir, 'IP.web.1'));
     await symlink(path.join(outside.dir, 'port.txt'), path.join(dir, 'PORT.web.1'));
     await symlink(path.join(outside.dir, 'secret.txt'), path.join(dir, 'IP.web.9')); // stale: removed
@@ -272,10 +274,10 @@ describe('NETQ_DOKKU_ROOT', () => {
     expect(ok.code).toBe(0);
     expect(JSON.parse(ok.stdout)).toMatchObject({ app, configured: 1, failed: 0 });
     const ip = (await c.inspect()).NetworkSettings.Networks.bridge?.IPAddress;
-    expect(await readdir(dir)).toEqual(['IP.web.1', 'PORT.web.1']);
+    expect(await readdir(dir)).toEqual(['CONTAINER.web.1', 'IP.web.1', 'PORT.web.1']);
     for (const [name, content] of [
-      ['IP.web.1', `${ip}\n`],
-      ['PORT.web.1', '5000\n'],
+      ['IP.web.1', `${ip}`],
+      ['PORT.web.1', '5000'],
     ] as const) {
       const st = await lstat(path.join(dir, name));
       expect(st.isFile() && !st.isSymbolicLink(), name).toBe(true);
