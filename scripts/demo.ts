@@ -1,8 +1,10 @@
-// The netq demo (npm run demo): three Dokku-style apps as busybox containers, one of them broken,
-// a worker, and one `netq network:rebuildall`. It checks the result, then cleans up whatever happens.
+// The netq demo (npm run demo): three Dokku apps as busybox containers on a Dokku host laid out in a temp
+// folder (app folders with CONTAINER files, scale and deployed marker, as Dokku's deploy leaves them), one app
+// broken, a worker in Dokku mode, and one `netq network:rebuildall`. It checks the result, then cleans up
+// whatever happens.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import Docker from 'dockerode';
@@ -41,7 +43,28 @@ const check = (ok: boolean, what: string) => {
   console.log(`  ${ok ? 'OK  ' : 'FAIL'} ${what}`);
 };
 
-async function createApps(): Promise<void> {
+/** What Dokku's deploy leaves on its host for these containers: app folders, CONTAINER files, scale, deployed marker. */
+async function layOutDokku(root: string, lib: string, ids: Map<string, string>): Promise<void> {
+  for (const app of new Set(DEMO.map((c) => c.app))) {
+    const dynos = DEMO.filter((c) => c.app === app);
+    await mkdir(path.join(root, app), { recursive: true });
+    for (const c of dynos) {
+      await writeFile(
+        path.join(root, app, `CONTAINER.${c.proc}.${c.index}`),
+        `${ids.get(`${app}.${c.proc}.${c.index}`)}\n`,
+      );
+    }
+    const scale = new Map<string, number>();
+    for (const c of dynos) scale.set(c.proc, Math.max(scale.get(c.proc) ?? 0, c.index));
+    await mkdir(path.join(lib, 'config/ps', app), { recursive: true });
+    await writeFile(path.join(lib, 'config/ps', app, 'scale'), [...scale].map(([p, n]) => `${p}=${n}\n`).join(''));
+    await mkdir(path.join(lib, 'config/common', app), { recursive: true });
+    await writeFile(path.join(lib, 'config/common', app, 'deployed'), 'true');
+  }
+}
+
+async function createApps(): Promise<Map<string, string>> {
+  const ids = new Map<string, string>();
   // allSettled: every create has ended before an error reaches the cleanup, so none is left behind
   const created = await Promise.allSettled(
     DEMO.map(async ({ app, proc, index, broken }) => {
@@ -66,10 +89,12 @@ async function createApps(): Promise<void> {
           if (err.statusCode !== 409) throw err;
           throw new Error(`${name} exists: from another demo? Remove it: docker rm -f ${name}`);
         });
+      ids.set(name, container.id);
       await container.start();
     }),
   );
   for (const c of created) if (c.status === 'rejected') throw c.reason;
+  return ids;
 }
 
 function exitOf(child: ChildProcess): Promise<number> {
@@ -138,13 +163,14 @@ async function main(): Promise<void> {
   console.log(`netq demo, run ${runId} (redis prefix {${prefix}}, label ${demoLabel})`);
   await redis.connect();
   dokkuRoot = await mkdtemp(path.join(os.tmpdir(), 'netq-demo-'));
-  await createApps();
+  const [home, lib] = [path.join(dokkuRoot, 'home'), path.join(dokkuRoot, 'lib')];
+  await layOutDokku(home, lib, await createApps());
   live();
   console.log(`created ${DEMO.length} containers: ${DEMO.map((c) => `${c.app}.${c.proc}.${c.index}`).join(', ')}`);
 
   const env = { ...process.env, NETQ_PREFIX: prefix, NETQ_SCOPE_LABEL: demoLabel, LOG_LEVEL: 'warn' };
   worker = spawn(process.execPath, ['bin/netq.js', 'worker'], {
-    env: { ...env, NETQ_DOKKU_ROOT: dokkuRoot },
+    env: { ...env, NETQ_DOKKU_ROOT: home, NETQ_DOKKU_LIB_ROOT: lib },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   await waitForWorker(worker);
@@ -177,15 +203,16 @@ async function main(): Promise<void> {
     check(!status.startsWith('FAIL'), `${l} answers (${status})`);
   }
 
-  console.log(`\nDokku files in ${dokkuRoot}`);
+  console.log(`\nDokku files in ${home}`);
   for (const r of result.results) {
-    const dir = path.join(dokkuRoot, r.app);
+    const dir = path.join(home, r.app);
     const files = (await readdir(dir).catch(() => [])).filter((f) => /^(IP|PORT)\./.test(f)).sort();
     const values = new Map(await Promise.all(files.map(async (f) => [f, await read(dir, f)] as const)));
     console.log(`  ${r.app}/ ${files.map((f) => `${f}=${values.get(f)}`).join(' ') || '(none)'}`);
     const fromFiles = files
       .filter((f) => f.startsWith('IP.'))
-      .map((f) => `${values.get(f)}:${values.get(`PORT.${f.slice(3)}`)}`);
+      // Dokku's GetListeners: PORT.<proc>.<n> (web only), else 5000
+      .map((f) => `${values.get(f)}:${values.get(`PORT.${f.slice(3)}`) ?? 5000}`);
     const expected = Object.values(r.listeners).flat();
     check(fromFiles.sort().join() === expected.sort().join(), `${r.app}: the files match its listeners`);
   }
