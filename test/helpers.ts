@@ -343,3 +343,24 @@ export async function dokkuLayout(): Promise<{
     remove: t.remove,
   };
 }
+
+/** Runs one of netq's Dokku triggers (hooks/<name>) with its arguments, as plugn would (NETQ_BIN set). */
+export function runHook(
+  name: string,
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number; stderr: string; ms: number }> {
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(path.join(ROOT, 'hooks', name), args, {
+      env: { PATH: process.env.PATH ?? '', NETQ_BIN: `${process.execPath} ${path.join(ROOT, 'bin/netq.js')}`, ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stderr, ms: performance.now() - started }));
+  });
+}

@@ -1,13 +1,11 @@
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   appName,
   configOf,
   createAppContainer,
   producer,
-  ROOT,
   runCli,
+  runHook,
   startPool,
   storedListeners,
   testEnv,
@@ -15,26 +13,6 @@ import {
 } from '../helpers.js';
 
 const env = useTestEnvs({ docker: true });
-
-function runHook(
-  name: string,
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ code: number; stderr: string; ms: number }> {
-  const started = performance.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn(path.join(ROOT, 'hooks', name), args, {
-      env: { PATH: process.env.PATH ?? '', NETQ_BIN: `${process.execPath} ${path.join(ROOT, 'bin/netq.js')}`, ...env },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stderr, ms: performance.now() - started }));
-  });
-}
 
 /** The containers of an app among this run's. */
 async function listApp(app: string) {
