@@ -7,7 +7,7 @@ import { coerceError } from './errors.js';
 import { describeDrift } from './netconfig/bindings.js';
 import type { Dyno } from './selectDynos.js';
 import { writeFileAtomically } from './store/atomicFile.js';
-import type { ReplacementFailures } from './store/replacementFailures.js';
+import type { ReplaceFailure, ReplacementFailures } from './store/replacementFailures.js';
 import type { JournalEntry, ReplacementJournal } from './store/replacementJournal.js';
 import type { ContainerFacts } from './types.js';
 
@@ -35,6 +35,10 @@ export interface ReplaceOutcome {
   /** a failed replacement's next try, from now */
   retryInMs?: number;
 }
+
+/** How a replacement that keeps failing shows in the failures (and so in network:report's drift). */
+const failedReplacement = (what: string, rec: ReplaceFailure, now: number) =>
+  `${what}: replacement failed ${rec.attempts} time(s), the old container keeps running (last: ${rec.reason}); next try in ${Math.ceil((rec.nextAt - now) / 1000)} s`;
 
 /** The name a dyno's container has: Dokku's `<app>.<proc>.<n>` in Dokku mode, else the container's own. */
 const dynoName = (deps: ReplaceDeps, app: string, dyno: Dyno) =>
@@ -67,11 +71,7 @@ export async function replaceDyno(
   const what = describeDrift(change);
   const known = await deps.failures.get(f.id, signature);
   if (known && deps.now() < known.nextAt) {
-    return {
-      facts: f,
-      failure: `${what}: its replacement failed ${known.attempts} time(s) (last: ${known.reason}); next try in ${Math.ceil((known.nextAt - deps.now()) / 1000)} s`,
-      retryInMs: known.nextAt - deps.now(),
-    };
+    return { facts: f, failure: failedReplacement(what, known, deps.now()), retryInMs: known.nextAt - deps.now() };
   }
   const name = dynoName(deps, app, dyno);
   let entry: JournalEntry = {
@@ -87,11 +87,7 @@ export async function replaceDyno(
   const failed = async (reason: string): Promise<ReplaceOutcome> => {
     await deps.journal.drop(entry);
     const rec = await deps.failures.failed(f.id, signature, reason, deps.now());
-    return {
-      facts: f,
-      failure: `${what}: replacement failed, the old container keeps running: ${reason}`,
-      retryInMs: rec.nextAt - deps.now(),
-    };
+    return { facts: f, failure: failedReplacement(what, rec, deps.now()), retryInMs: rec.nextAt - deps.now() };
   };
   let replacement: Replacement;
   try {

@@ -230,7 +230,7 @@ describe('network:set and the bindings', () => {
     expect(JSON.parse(set.stdout).result.failures).toEqual([
       {
         container: `${app}.web.1`,
-        reason: expect.stringMatching(/^replacement failed, the old container keeps running: /),
+        reason: expect.stringMatching(/replacement failed 1 time\(s\), the old container keeps running \(last: /),
       },
     ]);
     const all = await containersOf(app);
