@@ -363,7 +363,7 @@ describe('netq serve: the commands', () => {
     const cases: [string, string, { body?: unknown; raw?: string }, RegExp][] = [
       ['POST', '/v1/apps/..%2Fetc/rebuild', {}, /^invalid app name "\.\.\/etc": app name must match/],
       ['POST', '/v1/apps/UPPER/rebuild', {}, /^invalid app name "UPPER"/],
-      ['POST', '/v1/apps/a_b/rebuild', {}, /^invalid app name "a_b"/],
+      ['POST', '/v1/apps/_ab/rebuild', {}, /^invalid app name "_ab"/],
       ['PUT', '/v1/apps/..%2Fetc/properties/tld', { body: { values: ['x.test'] } }, /^invalid app name/],
       ['GET', '/v1/apps/UPPER/report', {}, /^invalid app name "UPPER"/],
       ['PUT', '/v1/apps/my-app/properties/colour', { body: { values: ['red'] } }, /^unknown property "colour"/],

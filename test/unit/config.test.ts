@@ -61,8 +61,10 @@ describe('loadConfig', () => {
 
 describe('app names and job payloads', () => {
   it("accepts Dokku's names and refuses the rest", () => {
-    for (const ok of ['app', 'my-app', 'a.b-c', '0x', 'a'.repeat(63)]) expect(appNameProblem(ok), ok).toBeUndefined();
-    for (const bad of ['', 'UP', '../etc', 'a/b', '-x', '.x', 'a..b', 'a_b', 'a'.repeat(64), 'é', ' a', 'a\n']) {
+    // legacy names with `_` too: Dokku still accepts apps named so (IsValidAppNameOld)
+    for (const ok of ['app', 'my-app', 'a.b-c', '0x', 'my_app', 'a'.repeat(63)])
+      expect(appNameProblem(ok), ok).toBeUndefined();
+    for (const bad of ['', 'UP', '../etc', 'a/b', '-x', '_x', '.x', 'a..b', 'a'.repeat(64), 'é', ' a', 'a\n']) {
       expect(appNameProblem(bad), bad).toBeDefined();
     }
     expect(appNameProblem(42)).toBe('app name must be a string');
