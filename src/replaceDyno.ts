@@ -3,7 +3,7 @@ import type { DokkuPaths } from './config.js';
 import type { ContainerChange, DockerEngine, Replacement } from './docker/engine.js';
 import { tempNameFor } from './docker/replaceContainer.js';
 import { appFolder, readContainerFile } from './dokku/dokkuState.js';
-import { coerceError } from './errors.js';
+import { coerceError, dockerStatus } from './errors.js';
 import { describeDrift } from './netconfig/bindings.js';
 import type { Dyno } from './selectDynos.js';
 import { writeFileAtomically } from './store/atomicFile.js';
@@ -35,6 +35,11 @@ export interface ReplaceOutcome {
   /** a failed replacement's next try, from now */
   retryInMs?: number;
 }
+
+/** A rename refused because another container holds the name (409) is left so; anything else is thrown. */
+const nameTaken = (err: unknown) => {
+  if (dockerStatus(err) !== 409) throw err;
+};
 
 /** How a replacement that keeps failing shows in the failures (and so in network:report's drift). */
 const failedReplacement = (what: string, rec: ReplaceFailure, now: number) =>
@@ -109,11 +114,25 @@ export async function replaceDyno(
     return failed('the replacement stopped right after it started');
   }
   if (deps.dokku) {
+    const dokku = deps.dokku;
     entry = { ...entry, datedName: `${name}.${Math.floor(deps.now() / 1000)}` };
     await deps.journal.record(entry);
-    if (f.name === name) await deps.docker.renameContainer(f.id, entry.datedName ?? name);
-    await deps.docker.renameContainer(replacement.newId, name);
-    await writeContainerFile(deps.dokku, app, dyno.proc, dyno.index, replacement.newId);
+    const datedName = entry.datedName ?? name;
+    let oldRenamed = false;
+    try {
+      if (f.name === name) {
+        await deps.docker.renameContainer(f.id, datedName);
+        oldRenamed = true;
+      }
+      await deps.docker.renameContainer(replacement.newId, name);
+      await writeContainerFile(dokku, app, dyno.proc, dyno.index, replacement.newId);
+    } catch (err) {
+      // (a name still held by another container: Dokku is between a dyno's switch and its renames) the old
+      // container keeps the dyno, under its own name again
+      await replacement.abandon();
+      if (oldRenamed) await deps.docker.renameContainer(f.id, name).catch(nameTaken);
+      return failed(`could not hand the dyno over: ${coerceError(err).message}`);
+    }
     entry = { ...entry, step: 'switched' };
     await deps.journal.record(entry);
   }
@@ -168,13 +187,14 @@ export async function recoverReplacements(deps: ReplaceDeps, app: string): Promi
     const committed = fresh !== undefined && (deps.dokku ? current === fresh.id : e.step === 'switched');
     if (committed) {
       if (old) await deps.docker.removeContainer(old.id);
-      if (fresh.name !== e.name) await deps.docker.renameContainer(fresh.id, e.name);
+      if (fresh.name !== e.name) await deps.docker.renameContainer(fresh.id, e.name).catch(nameTaken);
       if (!fresh.running) await deps.docker.startContainer(fresh.id);
     } else {
       if (fresh) await deps.docker.removeContainer(fresh.id);
       // in Dokku mode the old container is the dyno's only while its CONTAINER file still names it
       if (old && (!deps.dokku || current === old.id)) {
-        if (old.name !== e.name) await deps.docker.renameContainer(old.id, e.name);
+        // (a name another container holds meanwhile stays with it: Dokku renames by its CONTAINER files)
+        if (old.name !== e.name) await deps.docker.renameContainer(old.id, e.name).catch(nameTaken);
         if (!old.running) await deps.docker.startContainer(old.id);
       }
     }
