@@ -4,9 +4,11 @@
 # Contender A of `npm run bench`: what Dokku's `network:rebuildall` does, docker CLI call for docker CLI call.
 # Apps are the folders of ROOT (as Dokku keeps them in DOKKU_ROOT). For each app: one `docker ps` filtered by
 # label for its running containers; for each container one `docker container inspect --format` for its IP
-# (and its dyno label) and one more for its port (PORT from the environment, else the lowest exposed TCP
-# port, else 5000: netq's rule); then IP.<proc>.<index> and PORT.<proc>.<index> are written into the app's
-# folder. SCOPE_LABEL (k=v) keeps it to the bench's containers on a shared engine.
+# (and its dyno label) and, for a web container only, one more for its port (PORT from the environment, else
+# the lowest exposed TCP port, else 5000: netq's rule; Dokku asks no port of other process types); then the
+# files are written into the app's folder as Dokku writes them: IP.<proc>.<index> for every process type,
+# PORT.web.<index> for web only, the value without a trailing newline. SCOPE_LABEL (k=v) keeps it to the
+# bench's containers on a shared engine.
 # Prints the number of containers configured, then the number that failed.
 #
 # This is generous to Dokku: Dokku itself also runs a `plugn trigger` (a process tree) per container for the
@@ -23,28 +25,29 @@ for dir in "$root"/*/; do
   for id in $ids; do
     read -r dyno ip < <(docker container inspect \
       --format '{{index .Config.Labels "com.dokku.dyno"}} {{.NetworkSettings.Networks.bridge.IPAddress}}' "$id")
-    env_port=""
-    exposed=""
-    while IFS= read -r line; do
-      case "$line" in
-        PORT=*) env_port="${line#PORT=}" ;;
-        */tcp)
-          p="${line%/tcp}"
-          if [[ -z "$exposed" ]] || ((p < exposed)); then exposed="$p"; fi
-          ;;
-      esac
-    done < <(docker container inspect \
-      --format '{{range .Config.Env}}{{println .}}{{end}}{{range $p, $v := .Config.ExposedPorts}}{{println $p}}{{end}}' \
-      "$id")
-    port="${env_port:-${exposed:-5000}}"
     if [[ "$dyno" != *.* || -z "${ip:-}" ]]; then
       failed=$((failed + 1))
       continue
     fi
     proc="${dyno%.*}"
     index="${dyno##*.}"
-    printf '%s\n' "$ip" >"$dir/IP.$proc.$index"
-    printf '%s\n' "$port" >"$dir/PORT.$proc.$index"
+    printf '%s' "$ip" >"$dir/IP.$proc.$index"
+    if [[ "$proc" == web ]]; then
+      env_port=""
+      exposed=""
+      while IFS= read -r line; do
+        case "$line" in
+          PORT=*) env_port="${line#PORT=}" ;;
+          */tcp)
+            p="${line%/tcp}"
+            if [[ -z "$exposed" ]] || ((p < exposed)); then exposed="$p"; fi
+            ;;
+        esac
+      done < <(docker container inspect \
+        --format '{{range .Config.Env}}{{println .}}{{end}}{{range $p, $v := .Config.ExposedPorts}}{{println $p}}{{end}}' \
+        "$id")
+      printf '%s' "${env_port:-${exposed:-5000}}" >"$dir/PORT.$proc.$index"
+    fi
     configured=$((configured + 1))
   done
 done

@@ -1,7 +1,8 @@
 // Contender B of `npm run bench`: the one-call limit. A minimal Node program (plain `node`, no tsx start-up)
 // that rebuilds every app of the host with ONE Docker API call: a label-filtered `listContainers` carries
 // each container's labels, its IP on every network and its ports. It computes every listener, writes them
-// with one Redis pipeline (netq's `netconfig` and `app-host` hashes) and writes Dokku's IP./PORT. files.
+// with one Redis pipeline (netq's `netconfig` and `app-host` hashes) and writes Dokku's files as Dokku writes
+// them: IP.<proc>.<n> for every process type, PORT.web.<n> for web only, without a trailing newline.
 // The list response has no environment, so the port is the lowest exposed TCP port, else 5000 (netq also
 // reads PORT from the environment; the bench's containers set none, so both give the same answer).
 // Env: BENCH_LABEL (k=v, required), BENCH_ROOT (Dokku root, required), BENCH_PREFIX (Redis key prefix,
@@ -57,6 +58,12 @@ for (const c of list) {
   entry.containers.push({ container: name, id: c.Id, proc, index, ip, port, listener });
 }
 
+/** A dyno's files as Dokku writes them: its IP, and its port for web only. */
+const dokkuFiles = (c) => [
+  [`IP.${c.proc}.${c.index}`, c.ip],
+  ...(c.proc === 'web' ? [[`PORT.${c.proc}.${c.index}`, c.port]] : []),
+];
+
 const pipeline = redis.pipeline();
 const writes = [];
 let configured = 0;
@@ -74,12 +81,9 @@ for (const [app, entry] of apps) {
     mkdir(dir, { recursive: true }).then(() =>
       Promise.all(
         entry.containers.flatMap((c) =>
-          [
-            [`IP.${c.proc}.${c.index}`, c.ip],
-            [`PORT.${c.proc}.${c.index}`, c.port],
-          ].map(async ([file, value]) => {
+          dokkuFiles(c).map(async ([file, value]) => {
             const tmp = path.join(dir, `.${file}.${process.pid}.tmp`);
-            await writeFile(tmp, `${value}\n`);
+            await writeFile(tmp, String(value));
             await rename(tmp, path.join(dir, file)); // atomic, as netq's; no fsync (netq fsyncs each file)
           }),
         ),

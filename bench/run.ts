@@ -31,6 +31,7 @@ import {
   countContainers,
   createApps,
   docker,
+  layOutDokku,
   PROCS,
   removeByLabel,
 } from './containers.js';
@@ -150,6 +151,10 @@ let tmp = '';
 let build = ROOT;
 let netqVersion = 'unknown';
 let roots = { dokku: '', onecall: '', netq: '' };
+/** netq's Dokku lib root (config/ps scale, config/common deployed, config/network properties), beside roots.netq */
+let netqLib = '';
+/** netq's Dokku mode, as every netq process of the bench runs (the worker and the CLI) */
+const dokkuEnv = () => ({ NETQ_DOKKU_ROOT: roots.netq, NETQ_DOKKU_LIB_ROOT: netqLib });
 let worker: WorkerChild | undefined;
 let floor: QueueFloor | undefined;
 const openQueues: NetqQueues[] = [];
@@ -184,7 +189,7 @@ async function startWorker(extraEnv: Record<string, string> = {}, nodeArgs: stri
       REDIS_URL,
       NETQ_PREFIX: netqPrefix,
       NETQ_SCOPE_LABEL: label,
-      NETQ_DOKKU_ROOT: roots.netq,
+      ...dokkuEnv(),
       LOG_LEVEL: 'info',
       ...extraEnv,
     },
@@ -264,23 +269,30 @@ const countLogLines = async (file: string, msg: string, pattern?: RegExp) =>
 
 const apps: BenchApp[] = [];
 
-/** Grows the bench to `count` apps (2 containers each): containers, netq's properties, the apps' folders. */
+/**
+ * Grows the bench to `count` apps (2 containers each): containers, the apps' folders, and (not timed) the
+ * Dokku host netq reads in Dokku mode: CONTAINER files, scale, deployed marker, network properties.
+ */
 async function growTo(count: number): Promise<{ made: number; ms: number }> {
   const wanted = benchApps(runId, count);
   const fresh = wanted.slice(apps.length);
   const started = performance.now();
+  let ids: Map<string, string> | undefined;
   try {
-    made += await createApps(fresh, runId, parallel);
+    ids = await createApps(fresh, runId, parallel);
+    made += ids.size;
   } finally {
     // count what exists, whatever happened (the cleanup removes by label anyway)
     apps.push(...fresh);
   }
   const took = performance.now() - started;
   for (const a of fresh) {
-    // netq applies bind-all-interfaces: without it the published half would be replaced on the first run
-    if (a.published) await writeProperty(redis, netqConfig.prefix, a.app, 'bind-all-interfaces', 'true');
     for (const root of Object.values(roots)) await mkdir(path.join(root, a.app), { recursive: true });
+    // netq applies bind-all-interfaces: without it the published half would be replaced on the first run.
+    // Dokku mode reads it from Dokku's property files (layOutDokku); label mode (an ablation variant) from Redis.
+    if (a.published) await writeProperty(redis, netqConfig.prefix, a.app, 'bind-all-interfaces', 'true');
   }
+  await layOutDokku({ root: roots.netq, libRoot: netqLib }, fresh, ids);
   const runningNow = await countContainers(label);
   if (runningNow !== count * 2) problem(`${runningNow} bench containers running, ${count * 2} expected`);
   return { made: fresh.length * 2, ms: took };
@@ -311,8 +323,13 @@ async function snapshotBuild(): Promise<string> {
   return dir;
 }
 
-/** The Dokku files of one bench app (its web.1 and worker.1 containers). */
-const APP_FILES = PROCS.flatMap((proc) => [`IP.${proc}.1`, `PORT.${proc}.1`]);
+/**
+ * The Dokku files of one bench app, as Dokku writes them: `IP.<proc>.1` for every process type and
+ * `PORT.web.1` for web only (Dokku writes no PORT file for other process types).
+ */
+const APP_FILES = [...PROCS.map((proc) => `IP.${proc}.1`), 'PORT.web.1'];
+/** What each of them holds: the value alone, without a trailing newline (Dokku writes them so). */
+const FILE_VALUE = { IP: /^\d{1,3}(\.\d{1,3}){3}$/, PORT: /^\d{1,5}$/ };
 
 /**
  * Gives every IP./PORT. file in netq's root a wrong value (not timed). netq leaves a file that already holds
@@ -321,14 +338,24 @@ const APP_FILES = PROCS.flatMap((proc) => [`IP.${proc}.1`, `PORT.${proc}.1`]);
  */
 async function staleNetqFiles(n: number): Promise<void> {
   await mapLimit(apps.slice(0, n), 16, (a) =>
-    Promise.all(APP_FILES.map((f) => writeFile(path.join(roots.netq, a.app, f), 'stale\n'))),
+    Promise.all(APP_FILES.map((f) => writeFile(path.join(roots.netq, a.app, f), 'stale'))),
   );
 }
 
-/** How many apps' Dokku files differ between the roots of A, B and C (all must hold the same values). */
+/**
+ * How many apps' Dokku files are wrong in the roots of A, B and C: all must hold the same values, each an
+ * address or a port without a trailing newline, and no root may hold an IP./PORT. file beyond APP_FILES
+ * (a PORT file of a non-web process, say).
+ */
 async function compareRoots(n: number): Promise<number> {
-  const read = (root: string, app: string) =>
-    Promise.all(APP_FILES.map((f) => readFile(path.join(root, app, f), 'utf8').catch(() => 'missing')));
+  const read = async (root: string, app: string) => {
+    const dir = path.join(root, app);
+    const values = await Promise.all(APP_FILES.map((f) => readFile(path.join(dir, f), 'utf8').catch(() => 'missing')));
+    const extra = (await readdir(dir)).filter((f) => /^(IP|PORT)\./.test(f) && !APP_FILES.includes(f));
+    return { values, extra };
+  };
+  const wellFormed = (values: string[]) =>
+    values.every((v, i) => FILE_VALUE[(APP_FILES[i] ?? '').startsWith('IP.') ? 'IP' : 'PORT'].test(v));
   let differ = 0;
   for (const a of apps.slice(0, n)) {
     const [x, y, z] = await Promise.all([
@@ -336,8 +363,10 @@ async function compareRoots(n: number): Promise<number> {
       read(roots.onecall, a.app),
       read(roots.netq, a.app),
     ]);
-    const same = JSON.stringify(x) === JSON.stringify(y) && JSON.stringify(y) === JSON.stringify(z);
-    if (!same || x?.includes('missing')) differ += 1;
+    const same =
+      JSON.stringify(x.values) === JSON.stringify(y.values) && JSON.stringify(y.values) === JSON.stringify(z.values);
+    const extra = [x, y, z].some((r) => r.extra.length > 0);
+    if (!same || !wellFormed(x.values) || extra) differ += 1;
   }
   return differ;
 }
@@ -388,6 +417,8 @@ interface NetqRound extends Timed {
   startedAt: number;
   /** other rebuildalls (the worker's own host rebuilds) that ran while this one did */
   overlaps: number;
+  /** what the CLI printed: "<configured> of <containers> configured, <failed> failed" */
+  outcome: string;
 }
 
 async function runNetq(n: number, queues: NetqQueues): Promise<NetqRound> {
@@ -395,7 +426,7 @@ async function runNetq(n: number, queues: NetqQueues): Promise<NetqRound> {
   const r = await runTimed(
     process.execPath,
     ['bin/netq.js', 'network:rebuildall', '--format', 'json', '--timeout', '300'],
-    { cwd: build, env: { ...baseEnv(), REDIS_URL, NETQ_PREFIX: netqPrefix }, timeoutMs: 320_000 },
+    { cwd: build, env: { ...baseEnv(), REDIS_URL, NETQ_PREFIX: netqPrefix, ...dokkuEnv() }, timeoutMs: 320_000 },
   );
   let s: RebuildallResult | undefined;
   try {
@@ -425,7 +456,8 @@ async function runNetq(n: number, queues: NetqQueues): Promise<NetqRound> {
         (j) => j.id !== job.id && j.timestamp <= (job.finishedOn ?? 0) && (j.finishedOn ?? 0) >= job.timestamp,
       ).length
     : 0;
-  return { ...r, queueMs, runId: String(job?.id ?? ''), startedAt, overlaps };
+  const outcome = s ? `${s.configured} of ${s.containers} configured, ${s.failed} failed` : 'no summary';
+  return { ...r, queueMs, runId: String(job?.id ?? ''), startedAt, overlaps, outcome };
 }
 
 async function runFloor(n: number): Promise<{ ms: number }> {
@@ -553,10 +585,11 @@ async function benchSize(n: number): Promise<SizeResult> {
   const connectsBefore = await countLogLines(w.log, 'docker event stream connected');
   const warmup = { dokku: Number.NaN } as Record<Contender, number>;
   warmup.onecall = (await runOneCall(n)).ms;
-  warmup.netq = (await runNetq(n, queues)).ms;
+  const netqWarm = await runNetq(n, queues);
+  warmup.netq = netqWarm.ms;
   warmup.floor = (await runFloor(n)).ms;
   say(
-    `warm-up (not counted): one-call ${ms(warmup.onecall)} ms, netq ${ms(warmup.netq)} ms, floor ${ms(warmup.floor)} ms`,
+    `warm-up (not counted): one-call ${ms(warmup.onecall)} ms, netq ${ms(warmup.netq)} ms (${netqWarm.outcome}), floor ${ms(warmup.floor)} ms`,
   );
 
   const times: Record<Contender, number[]> = { dokku: [], onecall: [], netq: [], floor: [] };
@@ -1021,7 +1054,7 @@ async function profileMain(): Promise<void> {
       '--format',
       'json',
     ],
-    { cwd: build, env: { ...baseEnv(), REDIS_URL, NETQ_PREFIX: netqPrefix }, timeoutMs: 320_000 },
+    { cwd: build, env: { ...baseEnv(), REDIS_URL, NETQ_PREFIX: netqPrefix, ...dokkuEnv() }, timeoutMs: 320_000 },
   );
   if (cliRun.code !== 0) problem(`profiled CLI run exited with ${cliRun.code}: ${cliRun.stderr.slice(0, 300)}`);
   await stopWorker(w);
@@ -1077,15 +1110,21 @@ async function profileMain(): Promise<void> {
     ['web', 1],
     ['worker', 1],
   ]);
+  for (let i = 0; i < 10; i++) {
+    // the app folders and their CONTAINER files (not timed): netq reads each dyno's CONTAINER file again just
+    // before it writes the dyno's files, and leaves them alone unless it names the config's container
+    const appDir = path.join(fileRoot, `app-${i}`);
+    await mkdir(appDir);
+    for (const c of configs) await writeFile(path.join(appDir, `CONTAINER.${c.proc}.${c.index}`), `${c.id}\n`);
+  }
   const fileTimes: number[] = [];
   for (let i = 0; i < 50; i++) {
     const t = performance.now();
-    await mkdir(path.join(fileRoot, `app-${i % 10}`), { recursive: true });
     await writeDokkuFiles({ root: fileRoot, libRoot: fileRoot }, `app-${i % 10}`, configs, keep);
     fileTimes.push(performance.now() - t);
   }
   say(
-    `\nnetq's Dokku file write for one app (2 containers, 4 files, unchanged after the first): median ${ms(stats(fileTimes).median)} ms`,
+    `\nnetq's Dokku file write for one app (2 containers, 3 files, unchanged after the first): median ${ms(stats(fileTimes).median)} ms`,
   );
 
   const variants = await ablation(n, queues);
@@ -1182,14 +1221,18 @@ async function profileMain(): Promise<void> {
 
 const ABLATION_ROUNDS = 3;
 /**
- * Which part of a per-app job costs the time: the same rebuildall against a worker as users run it, one
- * that writes no Dokku files (NETQ_DOKKU_ROOT unset), and one with NETQ_CONCURRENCY=32. Each round
- * restarts the worker and lets its start-up host rebuild finish first.
+ * Which part of a per-app job costs the time: the same rebuildall against a worker as users run it (Dokku
+ * mode), one in label mode (NETQ_DOKKU_ROOT unset: it reads no Dokku state, finds the containers by their
+ * labels and writes no Dokku files), and one with NETQ_CONCURRENCY=32. Each round restarts the worker and
+ * lets its start-up host rebuild finish first.
  */
 async function ablation(n: number, queues: NetqQueues) {
   const variants: { variant: string; env: Record<string, string> }[] = [
     { variant: 'as users run it (files, concurrency 8)', env: {} },
-    { variant: 'no Dokku files (NETQ_DOKKU_ROOT unset)', env: { NETQ_DOKKU_ROOT: '' } },
+    {
+      variant: 'label mode: no Dokku files, containers by label (NETQ_DOKKU_ROOT unset)',
+      env: { NETQ_DOKKU_ROOT: '', NETQ_DOKKU_LIB_ROOT: '' },
+    },
     { variant: 'files, NETQ_CONCURRENCY=32', env: { NETQ_CONCURRENCY: '32' } },
   ];
   const cli = variants.map(() => [] as number[]);
@@ -1311,7 +1354,8 @@ try {
   await redis.connect();
   tmp = await mkdtemp(path.join(os.tmpdir(), 'netq-bench-'));
   roots = { dokku: path.join(tmp, 'dokku-way'), onecall: path.join(tmp, 'one-call'), netq: path.join(tmp, 'netq') };
-  for (const r of Object.values(roots)) await mkdir(r);
+  netqLib = path.join(tmp, 'netq-lib');
+  for (const r of [...Object.values(roots), netqLib]) await mkdir(r);
   build = await snapshotBuild();
   await (mode === 'profile' ? profileMain() : main());
 } catch (err) {
