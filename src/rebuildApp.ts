@@ -155,6 +155,7 @@ export async function rebuildApp(deps: RebuildDeps, app: string, knownIds?: stri
       }
     }
     const listeners = listenersOf(configs);
+    failures.sort((a, b) => a.container.localeCompare(b.container));
 
     if (deps.dokku) {
       const files = await writeDokkuFiles(deps.dokku, app, configs, selection.scale ?? new Map());
