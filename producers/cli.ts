@@ -1,6 +1,7 @@
 import { CommanderError } from 'commander';
 import { type Config, loadConfig } from '../src/config.js';
-import { BadInputError, ConfigError, coerceError, ExitError, NetqError } from '../src/errors.js';
+import { BadInputError, ConfigError, coerceError, DokkuError, ExitError, NetqError } from '../src/errors.js';
+import { DokkuOutput } from './dokkuOutput.js';
 import { buildProgram } from './program.js';
 
 /**
@@ -20,11 +21,17 @@ export async function run(argv: string[]): Promise<number> {
     config ??= loadConfig();
     return config;
   };
+  // Dokku's DOKKU_QUIET_OUTPUT; the global --quiet and --trace flags are applied by the program
+  const out = new DokkuOutput(Boolean(process.env.DOKKU_QUIET_OUTPUT));
   try {
-    await buildProgram({ getConfig, forceExit }).parseAsync(argv, { from: 'user' });
+    await buildProgram({ getConfig, forceExit, out }).parseAsync(argv, { from: 'user' });
     return 0;
   } catch (raw) {
     if (raw instanceof ExitError) return raw.code;
+    if (raw instanceof DokkuError) {
+      out.warn(raw.message);
+      return raw.exitCode;
+    }
     if (raw instanceof CommanderError) return raw.exitCode === 0 ? 0 : 1;
     if (raw instanceof ConfigError) {
       for (const line of raw.lines) process.stderr.write(`netq: ${line}\n`);

@@ -31,6 +31,14 @@ export function buildProgram(ctx: CommandContext): Command {
     // commands listed as Dokku's help lists them: `network:set <app>|--global <key> [<value>...]`
     .configureHelp({ subcommandTerm: usage })
     .usage('COMMAND [<app>] [command-specific-options]')
+    // Dokku's global flags, given before the command: `netq --quiet network:list`
+    .option('--quiet', 'suppress the =====> and -----> lines, as Dokku does')
+    .option('--trace', 'print what netq does on stderr (+ lines), as Dokku does')
+    .hook('preAction', (root) => {
+      const g = root.opts<{ quiet?: boolean; trace?: boolean }>();
+      if (g.quiet) ctx.out.quiet = true;
+      if (g.trace) ctx.out.trace = true;
+    })
     .exitOverride()
     .configureOutput({
       // commander's errors, as one line in netq's own form: `netq: unknown option '--x'`

@@ -15,6 +15,26 @@ export class NetqError extends Error {
 /** Input that can never succeed: a bad app name, flag, payload or value. */
 export class BadInputError extends NetqError {}
 
+/**
+ * A failure that Dokku's own command reports: the CLI prints it as Dokku does (` !     <message>` on stderr)
+ * and exits with Dokku's code, so that scripts written against Dokku read it unchanged.
+ */
+export class DokkuError extends BadInputError {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+  }
+}
+
+/** Dokku's AppDoesNotExist: exit 20. */
+export class AppDoesNotExistError extends DokkuError {
+  constructor(app: string) {
+    super(`App ${app} does not exist`, 20);
+  }
+}
+
 /** One or more environment variables are wrong; one line each. */
 export class ConfigError extends BadInputError {
   constructor(readonly lines: string[]) {

@@ -4,12 +4,15 @@ import { BadInputError, quoteInput } from '../../src/errors.js';
 import { describeZodError, hostIdSchema } from '../../src/jobs.js';
 import { NetqQueues } from '../../src/queue.js';
 import { ensureRedis } from '../client.js';
+import type { DokkuOutput } from '../dokkuOutput.js';
 
 /** What every command registration receives from the CLI entry. */
 export interface CommandContext {
   getConfig: () => Config;
   /** ends the process at once; only for a second shutdown signal */
   forceExit: (code: number) => never;
+  /** Dokku-style output, with the global --quiet and --trace applied */
+  out: DokkuOutput;
 }
 export type RegisterCommand = (program: Command, ctx: CommandContext) => void;
 

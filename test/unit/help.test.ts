@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { networkHelp } from '../../producers/commands/help.js';
+import { DokkuOutput } from '../../producers/dokkuOutput.js';
 import { buildProgram } from '../../producers/program.js';
 import { loadConfig } from '../../src/config.js';
 
@@ -9,6 +10,7 @@ const program = buildProgram({
   forceExit: (code) => {
     throw new Error(`exit ${code}`);
   },
+  out: new DokkuOutput(),
 });
 
 describe('help', () => {
