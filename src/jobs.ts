@@ -131,4 +131,6 @@ export interface SetResult {
   /** the queued job (for rebuildall: the run id) and its queue */
   jobId?: string;
   queue?: string;
+  /** what was stored but will not work as it is (a network that does not exist yet on the host) */
+  warnings?: string[];
 }

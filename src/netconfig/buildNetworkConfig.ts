@@ -44,6 +44,8 @@ export function portOf(facts: ContainerFacts): number | string {
 
 /** Splits a static web listener (`host:port` or a bare IP) into host and port. */
 export function parseStaticListener(value: string, port: number): { ip: string; port: number } {
+  const v6 = value.match(/^\[([0-9A-Fa-f:.]+)\]:(\d{1,5})$/);
+  if (v6?.[1] && v6[2]) return { ip: v6[1], port: Number(v6[2]) };
   const m = value.match(/^(.*):(\d{1,5})$/);
   if (m?.[1] && m[2] && !m[1].includes(':')) return { ip: m[1], port: Number(m[2]) };
   return { ip: value, port };

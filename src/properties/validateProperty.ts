@@ -1,10 +1,10 @@
-import { isIPv4 } from 'node:net';
-import { BadInputError, quoteInput } from '../errors.js';
+import { isIPv4, isIPv6 } from 'node:net';
+import { BadInputError, DokkuError, quoteInput } from '../errors.js';
 import { networkNameSchema } from '../jobs.js';
-import { PROPERTY_KEYS, type PropertyKey } from './properties.js';
+import { PROPERTY_KEYS, type PropertyKey, splitList } from './properties.js';
 
-/** Networks Docker owns, which cannot be attach networks. */
-const NOT_ATTACHABLE = new Set(['host', 'bridge', 'none']);
+/** Networks Docker owns, which Dokku refuses as attach networks (netq also refuses `none`, which has no address). */
+const NOT_ATTACHABLE = new Set(['host', 'bridge']);
 const TLD_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const HOSTNAME = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
 
@@ -16,23 +16,52 @@ function networkName(value: string): string {
   return value;
 }
 
-function one(key: string, values: string[]): string {
-  if (values.length > 1) throw new BadInputError(`${key} takes one value, got ${values.length}`);
+/** A single-valued key takes the first value; Dokku ignores the others (`value := args.Arg(2)`), and so does netq. */
+function one(values: string[]): string {
   return values[0] ?? '';
+}
+
+/** The other attach phase of an attach key. */
+export const OTHER_PHASE = {
+  'attach-post-create': 'attach-post-deploy',
+  'attach-post-deploy': 'attach-post-create',
+} as const;
+
+/**
+ * Dokku's check that a network is not in both attach phases (network/subcommands.go isConflictingPropertyValue),
+ * network by network against the other phase's computed value (the app's, else the global one).
+ */
+export function attachConflict(key: PropertyKey, value: string, otherPhaseComputed: string): void {
+  if (key !== 'attach-post-create' && key !== 'attach-post-deploy') return;
+  const other = splitList(otherPhaseComputed);
+  const both = splitList(value).find((n) => other.includes(n));
+  if (both !== undefined) throw new DokkuError(`Network name already associated with this app: ${both}`);
 }
 
 /**
  * Checks a `network:set` request without touching any state, and returns the value to store
- * ('' clears the key). The worker checks the rest (the other attach phase, networks that exist).
+ * ('' clears the key), in Dokku's stored form (attach lists comma-joined). Where Dokku refuses, the error is
+ * Dokku's own (DokkuError: its message and exit code, in its order of checks); netq also checks values Dokku
+ * stores unchecked (bind-all-interfaces, tld, static-web-listener, network names). The state-dependent checks
+ * (the other attach phase) are attachConflict's.
  */
 export function validateProperty(
   scope: 'app' | 'global',
   key: string,
   values: string[],
 ): { key: PropertyKey; value: string } {
+  // Dokku's CommandSet: the attach networks first, then CommandPropertySet's checks
+  if (key === 'attach-post-create' || key === 'attach-post-deploy') {
+    for (const n of values.flatMap((v) => v.split(',')).filter((v) => v !== '')) {
+      if (NOT_ATTACHABLE.has(n)) throw new DokkuError(`Invalid network name specified for attach: ${n}`);
+    }
+  }
+  if (key === 'static-web-listener' && scope === 'global')
+    throw new DokkuError('Property cannot be specified globally');
+  if (key === '') throw new DokkuError('No property specified');
   if (!isPropertyKey(key)) {
-    throw new BadInputError(
-      `unknown property ${JSON.stringify(key).slice(0, 80)} (one of: ${PROPERTY_KEYS.join(', ')})`,
+    throw new DokkuError(
+      `Invalid property specified, valid properties include: ${[...PROPERTY_KEYS].sort().join(', ')}`,
     );
   }
   for (const v of values) {
@@ -40,14 +69,11 @@ export function validateProperty(
     if ([...v].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f))
       throw new BadInputError(`${key}: value contains control characters`);
   }
-  if (key === 'static-web-listener' && scope === 'global') {
-    throw new BadInputError('static-web-listener cannot be set globally, only per app');
-  }
-  if (values.length === 0) return { key, value: '' };
+  if (values.length === 0 || values[0] === '') return { key, value: '' };
 
   switch (key) {
     case 'bind-all-interfaces': {
-      const v = one(key, values);
+      const v = one(values);
       if (v !== 'true' && v !== 'false')
         throw new BadInputError(`bind-all-interfaces must be true or false, not ${quoteInput(v)}`);
       return { key, value: v };
@@ -57,31 +83,34 @@ export function validateProperty(
       const nets = [...new Set(values.flatMap((v) => v.split(/[\s,]+/)).filter((v) => v !== ''))];
       for (const n of nets) {
         networkName(n);
-        if (NOT_ATTACHABLE.has(n)) throw new BadInputError(`${key}: ${n} cannot be an attach network`);
+        if (NOT_ATTACHABLE.has(n)) throw new DokkuError(`Invalid network name specified for attach: ${n}`);
+        if (n === 'none') throw new BadInputError(`${key}: none cannot be an attach network (it gives no address)`);
       }
       if (nets.length > 32) throw new BadInputError(`${key}: at most 32 networks`);
-      return { key, value: nets.join(' ') };
+      return { key, value: nets.join(',') };
     }
     case 'initial-network': {
-      const v = networkName(one(key, values));
+      const v = networkName(one(values));
       if (v === 'none') throw new BadInputError('initial-network none would leave the containers without an address');
       return { key, value: v };
     }
     case 'static-web-listener': {
-      const v = one(key, values);
-      const m = v.match(/^(.+):(\d{1,5})$/);
-      if (m?.[1] && m[2]) {
-        const port = Number(m[2]);
-        if (!(isIPv4(m[1]) || HOSTNAME.test(m[1])) || port < 1 || port > 65535) {
+      // what Go's net.SplitHostPort or net.ParseIP take: host:port, [ipv6]:port, or a bare IPv4 or IPv6 address
+      const v = one(values);
+      const m = v.match(/^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]]+)):(\d{1,5})$/);
+      if (m?.[3]) {
+        const port = Number(m[3]);
+        const hostOk = m[1] !== undefined ? isIPv6(m[1]) : isIPv4(m[2] ?? '') || HOSTNAME.test(m[2] ?? '');
+        if (!hostOk || port < 1 || port > 65535) {
           throw new BadInputError(`static-web-listener must be host:port or an IP address, not ${quoteInput(v)}`);
         }
-      } else if (!isIPv4(v)) {
+      } else if (!isIPv4(v) && !isIPv6(v)) {
         throw new BadInputError(`static-web-listener must be host:port or an IP address, not ${quoteInput(v)}`);
       }
       return { key, value: v };
     }
     case 'tld': {
-      const v = one(key, values);
+      const v = one(values);
       const labels = v.split('.');
       if (v.length > 253 || !labels.every((l) => TLD_LABEL.test(l))) {
         throw new BadInputError(`tld must be a DNS suffix such as svc.cluster.local, not ${quoteInput(v)}`);

@@ -178,8 +178,11 @@ const cliCases: [string, CliCase][] = [
   ['set --host ../x', { args: ['network:set', APP, 'tld', 'x.test', '--host', '../x'], stderr: /--host.*host id/ }],
   ['rebuildall extra argument', { args: ['network:rebuildall', 'extra'], stderr: /too many arguments/ }],
   // property values
-  ['unknown property', { args: ['network:set', APP, 'bogus-key', 'x'], stderr: /unknown property "bogus-key"/ }],
-  ['no property key', { args: ['network:set', APP], stderr: /missing the property key/ }],
+  [
+    'unknown property',
+    { args: ['network:set', APP, 'bogus-key', 'x'], stderr: /^Invalid property specified, valid properties include: / },
+  ],
+  ['no property key', { args: ['network:set', APP], stderr: /^No property specified$/ }],
   [
     'bind-all-interfaces maybe',
     { args: ['network:set', APP, 'bind-all-interfaces', 'maybe'], stderr: /must be true or false, not "maybe"/ },
@@ -193,7 +196,10 @@ const cliCases: [string, CliCase][] = [
   ],
   [
     'attach network host',
-    { args: ['network:set', APP, 'attach-post-deploy', 'host'], stderr: /host cannot be an attach network/ },
+    {
+      args: ['network:set', APP, 'attach-post-deploy', 'host'],
+      stderr: /^Invalid network name specified for attach: host$/,
+    },
   ],
   ['initial-network none', { args: ['network:set', APP, 'initial-network', 'none'], stderr: /initial-network none/ }],
   [
@@ -202,7 +208,10 @@ const cliCases: [string, CliCase][] = [
   ],
   [
     'global static-web-listener',
-    { args: ['network:set', '--global', 'static-web-listener', '1.2.3.4'], stderr: /cannot be set globally/ },
+    {
+      args: ['network:set', '--global', 'static-web-listener', '1.2.3.4'],
+      stderr: /^Property cannot be specified globally$/,
+    },
   ],
   // network names
   ['network ../etc', { args: ['network:create', '../etc'], stderr: /invalid network name "\.\.\/etc"/ }],
@@ -373,7 +382,7 @@ const httpCases: [string, HttpCase][] = [
       path: '/v1/apps/<app>/properties/bogus',
       body: json({ values: [] }),
       status: 400,
-      error: /unknown property "bogus"/,
+      error: /^Invalid property specified, valid properties include: /,
     },
   ],
   [
@@ -495,14 +504,17 @@ describe('bad input writes nothing', () => {
     expect(cliCases.length + envCases.length + httpCases.length).toBeGreaterThanOrEqual(40);
   });
 
-  /** exit 1, nothing on stdout, one `netq: ` line on stderr that names the problem, nothing written */
+  /**
+   * exit 1, nothing on stdout, one line on stderr that names the problem (`netq: …`, or ` !     …` for the
+   * errors Dokku itself gives, as Dokku prints them), nothing written
+   */
   async function expectRefused(c: CliCase, maxLine?: number) {
     const res = await runCli(withApp(c.args), { ...env, ...c.env }, 30_000);
     expect({ code: res.code, stdout: res.stdout }).toEqual({ code: 1, stdout: '' });
     const lines = cliLines(res.stderr);
     expect(lines, res.stderr.slice(0, 2000)).toHaveLength(1);
-    expect(lines[0]).toMatch(/^netq: /);
-    expect(lines[0]?.slice(6)).toMatch(c.stderr);
+    expect(lines[0]).toMatch(/^(netq: | ! {5})/);
+    expect(lines[0]?.replace(/^(netq: | ! {5})/, '')).toMatch(c.stderr);
     if (maxLine !== undefined) expect(lines[0]?.length).toBeLessThanOrEqual(maxLine);
     expect(await snapshot()).toEqual(baseline);
   }

@@ -310,7 +310,12 @@ const controlPoison: Poison[] = [
   { label: 'set: scope ../etc', name: JOB.set, data: { ...okSet, scope: '../etc' }, reason: /bad set job: scope:/ },
   { label: 'set: values a string', name: JOB.set, data: { ...okSet, values: 'x' }, reason: /values: .*array/ },
   { label: 'set: 1 MB key', name: JOB.set, data: { ...okSet, key: MB }, reason: /key: .*64/ },
-  { label: 'set: unknown key', name: JOB.set, data: { ...okSet, key: 'bogus' }, reason: /unknown property "bogus"/ },
+  {
+    label: 'set: unknown key',
+    name: JOB.set,
+    data: { ...okSet, key: 'bogus' },
+    reason: /Invalid property specified, valid properties include/,
+  },
   {
     label: 'set: bad tld',
     name: JOB.set,

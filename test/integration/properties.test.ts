@@ -269,7 +269,7 @@ describe('network:set and the bindings', () => {
 
     const stored = await runCli(['network:set', app, 'bind-all-interfaces', 'true', '--no-apply'], e);
     expect(stored.code).toBe(0);
-    expect(stored.stdout).toContain('not applied (--no-apply)');
+    expect(stored.stdout).toBe('=====> Setting bind-all-interfaces to true\n'); // Dokku's line, nothing more
     rep = JSON.parse((await runCli(['network:report', app, '--format', 'json'], e)).stdout);
     expect(rep['network-bind-all-interfaces']).toBe('true');
     expect(rep['bind-all-interfaces']).toBe('true');
@@ -299,22 +299,22 @@ describe('network:set and the bindings', () => {
     expect((await runCli(['network:set', app, 'attach-post-create', net], e)).code).toBe(0);
     const before = await rawProps(e, app);
     const cases: [string[], RegExp][] = [
-      [[app, 'colour', 'red'], /unknown property "colour"/],
+      [
+        [app, 'colour', 'red'],
+        /^ ! {5}Invalid property specified, valid properties include: attach-post-create, attach-post-deploy, bind-all-interfaces, initial-network, static-web-listener, tld\n$/,
+      ],
       [[app, 'bind-all-interfaces', 'maybe'], /bind-all-interfaces must be true or false/],
-      [[app, 'bind-all-interfaces', 'true', 'false'], /takes one value/],
       [[app, 'tld', 'Bad_TLD!'], /tld must be a DNS suffix/],
       [[app, 'tld', `${'a'.repeat(64)}.com`], /tld must be a DNS suffix/],
       [[app, 'initial-network', '../etc'], /network name/],
       [[app, 'static-web-listener', 'nope:port'], /static-web-listener must be host:port or an IP/],
       [[app, 'static-web-listener', '10.0.0.1:99999'], /static-web-listener must be/],
-      [['--global', 'static-web-listener', '10.0.0.1:80'], /cannot be set globally/],
-      [[app, 'attach-post-deploy', 'host'], /host cannot be an attach network/],
-      [[app, 'attach-post-deploy', 'bridge'], /bridge cannot be an attach network/],
-      [[app, 'attach-post-deploy', net], /already an attach-post-create network/],
-      [[app, 'attach-post-deploy', `netq-t${runId}-missing`], /does not exist on host local/],
-      [[app, 'initial-network', `netq-t${runId}-missing`], /does not exist on host local/],
+      [['--global', 'static-web-listener', '10.0.0.1:80'], /^ ! {5}Property cannot be specified globally\n$/],
+      [[app, 'attach-post-deploy', 'host'], /^ ! {5}Invalid network name specified for attach: host\n$/],
+      [[app, 'attach-post-deploy', 'bridge'], /^ ! {5}Invalid network name specified for attach: bridge\n$/],
+      [[app, 'attach-post-deploy', net], new RegExp(`Network name already associated with this app: ${net}`)],
       [['Bad_App', 'tld', 'x.test'], /invalid app name/],
-      [[app], /missing the property key/],
+      [[app], /^ ! {5}No property specified\n$/],
     ];
     for (const [args, message] of cases) {
       const res = await runCli(['network:set', ...args], e);
@@ -324,6 +324,17 @@ describe('network:set and the bindings', () => {
     }
     expect(await rawProps(e, app)).toEqual(before);
     expect(await rawProps(e, '--global')).toEqual({});
+
+    // as Dokku: a network that does not exist yet is stored, with a warning; applied, its absence is a failure
+    const missing = `netq-t${runId}-missing`;
+    const later = await runCli(['network:set', app, 'attach-post-deploy', missing], e);
+    expect(later.stderr).toContain(` !     Network ${missing} does not exist on host local yet`);
+    expect(later.code).toBe(1);
+    expect(later.stdout).toContain(`cannot attach to ${missing}`);
+    expect((await rawProps(e, app))['attach-post-deploy']).toBe(missing);
+    // a single-valued key takes the first value, as Dokku's does
+    expect((await runCli(['network:set', app, 'bind-all-interfaces', 'false', 'true', '--no-apply'], e)).code).toBe(0);
+    expect((await rawProps(e, app))['bind-all-interfaces']).toBe('false');
   });
 
   it('fails a malformed set job at once, without retry, and changes nothing', async () => {
@@ -354,7 +365,7 @@ describe('network:set and the bindings', () => {
         const done = await queue.getJob(String(j.id));
         expect(await done?.getState()).toBe('failed');
         expect(done?.attemptsMade).toBe(1);
-        expect(done?.failedReason).toMatch(/bad set job|unknown property|tld must be/);
+        expect(done?.failedReason).toMatch(/bad set job|Invalid property specified|tld must be/);
       }
       expect(await rawProps(e, 'app')).toEqual({ tld: 'ok.test' });
     } finally {

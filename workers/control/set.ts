@@ -2,16 +2,14 @@ import type { Job } from 'bullmq';
 import { appExists } from '../../src/dokku/dokkuState.js';
 import { dokkuForm, readDokkuProperties, writePropertyFile } from '../../src/dokku/propertyFiles.js';
 import { enqueueRebuild, enqueueRebuildall } from '../../src/enqueue.js';
-import { BadInputError } from '../../src/errors.js';
+import { AppDoesNotExistError, BadInputError } from '../../src/errors.js';
 import { describeZodError, JOB, type SetResult, setJobSchema } from '../../src/jobs.js';
-import { GLOBAL_SCOPE, networksToCheck, splitList } from '../../src/properties/properties.js';
-import { validateProperty } from '../../src/properties/validateProperty.js';
+import { GLOBAL_SCOPE, networksToCheck } from '../../src/properties/properties.js';
+import { attachConflict, OTHER_PHASE, validateProperty } from '../../src/properties/validateProperty.js';
 import { queueName } from '../../src/queue.js';
 import { readProperties, writeProperty } from '../../src/store/propertyStore.js';
 import type { WorkerContext } from '../context.js';
 import type { ControlHandler } from '../control.js';
-
-const OTHER_PHASE = { 'attach-post-create': 'attach-post-deploy', 'attach-post-deploy': 'attach-post-create' } as const;
 
 /**
  * network:set, as the authority: the same checks as the producer, plus those that need state
@@ -27,24 +25,21 @@ async function setProperty(ctx: WorkerContext, job: Job): Promise<SetResult> {
   const isGlobal = scope === GLOBAL_SCOPE;
   const { key, value } = validateProperty(isGlobal ? 'global' : 'app', rawKey, values);
   const dokku = ctx.config.dokku;
-  if (dokku && !isGlobal && !(await appExists(dokku, scope))) throw new BadInputError(`App ${scope} does not exist`);
+  if (dokku && !isGlobal && !(await appExists(dokku, scope))) throw new AppDoesNotExistError(scope);
 
   if (value !== '' && (key === 'attach-post-create' || key === 'attach-post-deploy')) {
     const stored = dokku
-      ? await readDokkuProperties(dokku, scope)
+      ? await readDokkuProperties(dokku, isGlobal ? GLOBAL_SCOPE : scope)
       : await readProperties(ctx.redis, ctx.queues.prefix, scope);
-    const other = splitList((isGlobal ? stored.global : stored.app)[OTHER_PHASE[key]] ?? '');
-    const both = splitList(value).filter((n) => other.includes(n));
-    if (both.length) {
-      throw new BadInputError(
-        `${both.join(', ')} is already an ${OTHER_PHASE[key]} network of ${isGlobal ? 'the global scope' : scope}`,
-      );
-    }
+    const other = OTHER_PHASE[key];
+    attachConflict(key, value, (isGlobal ? stored.global : stored.app)[other] || stored.global[other] || '');
   }
+  // as Dokku, a network that does not exist yet is stored (with a warning); its absence is a failure when applied
+  const warnings: string[] = [];
   for (const net of networksToCheck(key, value)) {
     if (!(await ctx.docker.inspectNetwork(net))) {
-      throw new BadInputError(
-        `network ${net} does not exist on host ${host} (create it with netq network:create ${net})`,
+      warnings.push(
+        `Network ${net} does not exist on host ${host} yet: create it (netq network:create ${net}) before it is applied`,
       );
     }
   }
@@ -55,13 +50,14 @@ async function setProperty(ctx: WorkerContext, job: Job): Promise<SetResult> {
     await writeProperty(ctx.redis, ctx.queues.prefix, scope, key, dokkuForm(key, value));
   } else await writeProperty(ctx.redis, ctx.queues.prefix, scope, key, value);
   ctx.logger.info({ queue: job.queueName, jobId: job.id, scope, key, value, apply }, 'property set');
-  if (!apply) return { scope, key, value, applied: 'none' };
+  const w = warnings.length ? { warnings } : {};
+  if (!apply) return { scope, key, value, applied: 'none', ...w };
   if (isGlobal) {
     const run = await enqueueRebuildall(ctx.queues, (await ctx.queues.liveHosts()).sort());
-    return { scope, key, value, applied: 'rebuildall', jobId: String(run.id), queue: queueName.summary };
+    return { scope, key, value, applied: 'rebuildall', jobId: String(run.id), queue: queueName.summary, ...w };
   }
   const rebuild = await enqueueRebuild(ctx.queues, scope, host);
-  return { scope, key, value, applied: 'rebuild', jobId: String(rebuild.id), queue: queueName.rebuild(host) };
+  return { scope, key, value, applied: 'rebuild', jobId: String(rebuild.id), queue: queueName.rebuild(host), ...w };
 }
 
 /** network:set handler, by job name. */
