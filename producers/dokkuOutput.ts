@@ -16,6 +16,14 @@ export class DokkuOutput {
     this.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
   }
 
+  /** Formatted lines: each `=====> ` line as a header (quiet-aware), the others as they are. */
+  lines(text: string): void {
+    for (const line of text.split('\n')) {
+      if (line.startsWith('=====> ')) this.header(line.slice(7));
+      else this.log(line);
+    }
+  }
+
   /** `-----> text` unless quiet (LogInfo1Quiet) */
   info1(text: string): void {
     if (!this.quiet) this.log(`-----> ${text}`);

@@ -3,7 +3,13 @@ import type { RebuildallResult, RebuildResult } from '../src/types.js';
 /** Text output in Dokku's style: `=====>` headings, indented detail, ` !` for problems. */
 
 export function formatRebuild(r: RebuildResult): string {
+  if (r.skipped !== undefined) {
+    // Dokku's BuildConfig prints nothing for an app it has nothing to build for
+    return `=====> ${r.app} network on host ${r.host}: nothing to build (${r.skipped})`;
+  }
   const lines = [
+    // Dokku's own line (network.go BuildConfig, LogInfo1), then netq's counts
+    `-----> Ensuring network configuration is in sync for ${r.app}`,
     `=====> ${r.app} network rebuilt on host ${r.host}: ${r.containers} containers, ${r.configured} configured, ${r.failed} failed`,
   ];
   for (const [proc, listeners] of Object.entries(r.listeners)) lines.push(`       ${proc}: ${listeners.join(' ')}`);

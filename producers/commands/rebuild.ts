@@ -64,7 +64,7 @@ export const registerRebuild: RegisterCommand = (program, ctx) => {
         // one host: the rebuild object; several: their sum with one object per host
         const [only] = results;
         print(JSON.stringify(results.length === 1 && only ? only : combine(app, results)));
-      } else print(results.map(formatRebuild).join('\n'));
+      } else ctx.out.lines(results.map(formatRebuild).join('\n'));
       const code = exitCodeOf(failed);
       if (code) throw new ExitError(code);
     });
@@ -89,7 +89,12 @@ export const registerRebuild: RegisterCommand = (program, ctx) => {
         print(flags.format === 'json' ? JSON.stringify({ jobId }) : jobId);
         return;
       }
-      print(flags.format === 'json' ? JSON.stringify(result) : formatRebuildall(result));
+      if (flags.format !== 'json' && result.apps === 0 && result.hostFailures.length === 0) {
+        ctx.out.warn("You haven't deployed any applications yet"); // Dokku's CommandRebuildall, exit 0
+        return;
+      }
+      if (flags.format === 'json') print(JSON.stringify(result));
+      else ctx.out.lines(formatRebuildall(result));
       const code = exitCodeOf(result.failed, result.hostFailures.length);
       if (code) throw new ExitError(code);
     });

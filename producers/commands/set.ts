@@ -161,7 +161,7 @@ export const registerSet: RegisterCommand = (program, ctx) => {
             `Applying ${r2.key} to ${r2.scope === GLOBAL_SCOPE ? 'every app' : r2.scope}: ${r2.applied} ${r2.jobId} queued`,
           );
         }
-        if (applied) print('results' in applied ? formatRebuildall(applied) : formatRebuild(applied));
+        if (applied) ctx.out.lines('results' in applied ? formatRebuildall(applied) : formatRebuild(applied));
       }
       if (applied) {
         const code = exitCodeOf(applied.failed, 'hostFailures' in applied ? applied.hostFailures.length : 0);
