@@ -34,6 +34,7 @@ export function buildProgram(ctx: CommandContext): Command {
     // Dokku's global flags, given before the command: `netq --quiet network:list`
     .option('--quiet', 'suppress the =====> and -----> lines, as Dokku does')
     .option('--trace', 'print what netq does on stderr (+ lines), as Dokku does')
+    .option('--force', 'destroy without asking for confirmation (network:destroy), as Dokku does')
     .hook('preAction', (root) => {
       const g = root.opts<{ quiet?: boolean; trace?: boolean }>();
       if (g.quiet) ctx.out.quiet = true;

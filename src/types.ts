@@ -96,6 +96,8 @@ export interface NetworkFacts {
   driver: string;
   scope: string;
   internal: boolean;
+  /** IPv6 enabled (Docker's EnableIPv6; Dokku's `IPv6`) */
+  ipv6: boolean;
   attachable: boolean;
   labels: Record<string, string>;
   /** containers attached, by name, with their IPv4 address */

@@ -1,6 +1,5 @@
-import { createInterface } from 'node:readline';
-import type { Command } from 'commander';
-import { BadInputError, ExitError, quoteInput } from '../../src/errors.js';
+import { type Command, Option } from 'commander';
+import { DokkuError, ExitError, JobFailedError, quoteInput } from '../../src/errors.js';
 import {
   describeZodError,
   JOB,
@@ -12,32 +11,38 @@ import {
 } from '../../src/jobs.js';
 import type { NetqQueues } from '../../src/queue.js';
 import type { NetworkFacts } from '../../src/types.js';
-import {
-  DOCKER_NETWORKS,
-  type NetworkDestroyResult,
-  type NetworkExistsResult,
-} from '../../workers/control/networks.js';
+import { DOCKER_NETWORKS, type NetworkDestroyResult } from '../../workers/control/networks.js';
 import { hostForCommand, runControl } from '../client.js';
-import { formatNetworkInfo, formatNetworkList } from '../format-networks.js';
+import type { DokkuOutput } from '../dokkuOutput.js';
+import {
+  dokkuNetwork,
+  goNetworkJson,
+  goNetworkListJson,
+  printNetworkInfo,
+  printNetworkList,
+  sortNetworks,
+} from '../format-networks.js';
 import { checkHost, formatOption, print, type RegisterCommand, timeoutOption, withQueues } from './shared.js';
+
+/**
+ * `network:create|destroy|exists|info|list` as Dokku 0.38 prints them (plugins/network/subcommands.go), run as
+ * jobs on the host's control queue and answered by its worker.
+ */
 
 interface NetworkFlags {
   host?: string;
-  format: 'text' | 'json';
+  format: string;
   timeout: number;
 }
 
-/** Checks a network name before anything connects: one line, exit 1. */
-function checkNetworkName(network: string): void {
+/**
+ * netq's own refusal of a name it will not send to a worker (Docker itself takes almost any name, `a b` too):
+ * a Dokku-style failure line, exit 1, before anything is printed, asked or connected.
+ */
+function refuseBadName(network: string): void {
   const parsed = networkNameSchema.safeParse(network);
   if (!parsed.success) {
-    throw new BadInputError(`invalid network name ${quoteInput(network)}: ${describeZodError(parsed.error)}`);
-  }
-}
-
-function refuseDockerNetwork(network: string, action: string): void {
-  if (DOCKER_NETWORKS.includes(network)) {
-    throw new BadInputError(`cannot ${action} ${network}: it is one of Docker's own networks`);
+    throw new DokkuError(`invalid network name ${quoteInput(network)}: ${describeZodError(parsed.error)}`);
   }
 }
 
@@ -47,33 +52,145 @@ async function control<T>(q: NetqQueues, host: string, name: string, data: unkno
   return result as T;
 }
 
+/**
+ * Runs a job whose refusal Dokku reports as `<prefix>: <docker's error>`: a job the worker failed (the engine
+ * refused, or the worker refused the payload) becomes a DokkuError with the worker's reason after the prefix.
+ * Redis, worker and timeout failures stay netq's own.
+ */
+async function controlAsDokku<T>(
+  q: NetqQueues,
+  host: string,
+  name: string,
+  data: unknown,
+  timeoutS: number,
+  prefix: string,
+): Promise<T> {
+  try {
+    return await control<T>(q, host, name, data, timeoutS);
+  } catch (err) {
+    // runControl reports a failed job as `<job name> failed: <the worker's reason>`
+    const head = `${name} failed: `;
+    if (err instanceof JobFailedError && err.message.startsWith(head)) {
+      throw new DokkuError(`${prefix}: ${err.message.slice(head.length)}`);
+    }
+    throw err;
+  }
+}
+
 async function networkJob(q: NetqQueues, network: string, flags: NetworkFlags, force?: boolean): Promise<NetworkJob> {
   const host = await hostForCommand(q, flags.host);
   return networkJobSchema.parse({ host, network, ...(force === undefined ? {} : { force }) });
 }
 
-/**
- * Dokku's destructive-action prompt, on stderr so stdout stays the command's output: the network's
- * name or `y` confirms; anything else, end of input or Ctrl-C refuses.
- */
-async function confirmDestroy(network: string): Promise<boolean> {
-  process.stderr.write(
-    ` !     WARNING: Potentially Destructive Action\n !     This command will destroy network ${network}.\n`,
+/** Every network of the host, as the worker sees them. */
+async function listNetworks(q: NetqQueues, flags: NetworkFlags): Promise<NetworkFacts[]> {
+  const host = await hostForCommand(q, flags.host);
+  const data: NetworkListJob = networkListJobSchema.parse({ host });
+  return control<NetworkFacts[]>(q, host, JOB.networkList, data, flags.timeout);
+}
+
+/** The network of exactly this name, or undefined (Dokku: getNetworks()[name]). */
+async function findNetwork(q: NetqQueues, network: string, flags: NetworkFlags): Promise<NetworkFacts | undefined> {
+  const data = await networkJob(q, network, flags);
+  return (await control<NetworkFacts | null>(q, data.host, JOB.networkInfo, data, flags.timeout)) ?? undefined;
+}
+
+/** Go's fmt `isSpace` (fmt/scan.go), which Scanln uses to split words. */
+function isGoSpace(c: string): boolean {
+  const r = c.codePointAt(0) ?? 0;
+  return (
+    (r >= 0x09 && r <= 0x0d) ||
+    r === 0x20 ||
+    r === 0x85 ||
+    r === 0xa0 ||
+    r === 0x1680 ||
+    (r >= 0x2000 && r <= 0x200a) ||
+    r === 0x2028 ||
+    r === 0x2029 ||
+    r === 0x202f ||
+    r === 0x205f ||
+    r === 0x3000
   );
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    const answer = await new Promise<string>((resolve) => {
-      rl.on('close', () => resolve(''));
-      rl.on('SIGINT', () => {
-        process.stderr.write('\n');
-        resolve('');
-      });
-      rl.question(`Destroy network ${network}? Type its name or y to confirm [y/N] `, resolve);
-    });
-    const a = answer.trim();
-    return a === network || a.toLowerCase() === 'y' || a.toLowerCase() === 'yes';
-  } finally {
-    rl.close();
+}
+
+/**
+ * What `fmt.Scanln(&response)` makes of a line (the input up to its first newline, or to the end): the first
+ * word, or Go's error (`EOF` for no input, `unexpected newline` for an empty line, `expected newline` for a
+ * second word).
+ */
+export function scanln(line: string): { value: string } | { error: string } {
+  const runes = [...line];
+  let i = 0;
+  // SkipSpace: a newline before the word is an error; \r\n counts as the newline
+  for (;;) {
+    const c = runes[i];
+    if (c === undefined) return { error: 'EOF' };
+    if (c === '\r' && runes[i + 1] === '\n') {
+      i++;
+      continue;
+    }
+    if (c === '\n') return { error: 'unexpected newline' };
+    if (!isGoSpace(c)) break;
+    i++;
+  }
+  let value = '';
+  for (let c = runes[i]; c !== undefined && !isGoSpace(c); c = runes[++i]) value += c;
+  // Scanln: only spaces may follow the word before the newline (or the end)
+  for (let c = runes[i]; c !== undefined && c !== '\n'; c = runes[++i]) {
+    if (!isGoSpace(c)) return { error: 'expected newline' };
+  }
+  return { value };
+}
+
+/** One line of stdin (through its newline), or what there was before the end; no terminal needed. */
+function readLine(input: NodeJS.ReadStream): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const cleanup = () => {
+      input.off('data', onData);
+      input.off('end', onEnd);
+      input.off('error', onError);
+      input.pause();
+    };
+    const onData = (chunk: string) => {
+      text += chunk;
+      const nl = text.indexOf('\n');
+      if (nl >= 0) {
+        cleanup();
+        resolve(text.slice(0, nl + 1));
+      }
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(text);
+    };
+    const onError = (err: Error) => {
+      cleanup();
+      reject(err);
+    };
+    input.setEncoding('utf8');
+    input.on('data', onData);
+    input.on('end', onEnd);
+    input.on('error', onError);
+    input.resume();
+  });
+}
+
+/**
+ * Dokku's common.AskForDestructiveConfirmation: three warnings on stderr, `> ` on stdout, one word read from
+ * stdin with fmt.Scanln. Only the exact name confirms; anything else prints LogStderr's line and exits 1, and
+ * Scanln's errors are Dokku's failure lines (` !     EOF` when stdin has nothing).
+ */
+async function askForDestructiveConfirmation(out: DokkuOutput, name: string, objectType: string): Promise<void> {
+  out.warn('WARNING: Potentially Destructive Action');
+  out.warn(`This command will destroy ${objectType} ${name}.`);
+  out.warn(`To proceed, type "${name}"`);
+  process.stdout.write('> ');
+  const answer = scanln(await readLine(process.stdin));
+  if ('error' in answer) throw new DokkuError(answer.error);
+  if (answer.value !== name) {
+    process.stderr.write('Confirmation did not match test. Aborted.\n');
+    throw new ExitError(1);
   }
 }
 
@@ -82,99 +199,116 @@ const networkCommand = (program: Command, name: string, description: string) =>
     .command(name)
     .description(description)
     .option('--host <host>', 'the Docker host (default: the only live host)')
-    .addOption(formatOption())
     .addOption(timeoutOption());
+
+/** Dokku's `--format` of info: any word is taken here, and checked as Dokku checks it. */
+const dokkuFormatOption = () => new Option('--format <format>', 'format: [ text | json ]').default('text');
 
 /** `network:create|destroy|exists|info|list`: jobs on the host's control queue, answered by its worker. */
 export const registerNetworks: RegisterCommand = (program, ctx) => {
-  networkCommand(program, 'network:create', 'create an attachable bridge network labelled for Dokku')
+  networkCommand(program, 'network:create', 'Creates an attachable docker network')
     .argument('<network>', 'network name')
+    .addOption(formatOption())
     .action(async (network: string, flags: NetworkFlags) => {
-      checkNetworkName(network);
-      refuseDockerNetwork(network, 'create network');
       checkHost(flags.host);
+      refuseBadName(network);
+      if (DOCKER_NETWORKS.includes(network)) {
+        throw new DokkuError(`cannot create network ${network}: it is one of Docker's own networks`);
+      }
+      const json = flags.format === 'json';
+      // Dokku says so before it runs `docker network create`
+      if (!json) ctx.out.info1(`Creating network ${network}`);
       const facts = await withQueues(ctx.getConfig(), flags.timeout, async (q) => {
         const data = await networkJob(q, network, flags);
-        return control<NetworkFacts>(q, data.host, JOB.networkCreate, data, flags.timeout);
+        return controlAsDokku<NetworkFacts>(
+          q,
+          data.host,
+          JOB.networkCreate,
+          data,
+          flags.timeout,
+          'Unable to create network',
+        );
       });
-      print(flags.format === 'json' ? JSON.stringify(facts) : `=====> Creating network ${network}`);
+      if (json) print(JSON.stringify(facts));
     });
 
-  networkCommand(program, 'network:destroy', 'destroy a network that no container is attached to')
+  networkCommand(program, 'network:destroy', 'Destroys a docker network')
     .usage('<network> [--force]')
     .argument('<network>', 'network name')
-    .option('-f, --force', 'do not ask for confirmation')
+    .option('-f, --force', 'force destroy without confirmation')
+    .addOption(formatOption())
     .action(async (network: string, flags: NetworkFlags & { force?: boolean }) => {
-      checkNetworkName(network);
-      refuseDockerNetwork(network, 'destroy network');
       checkHost(flags.host);
-      const force = flags.force === true;
-      if (!force && !process.stdin.isTTY) {
-        throw new BadInputError(
-          `network:destroy asks for confirmation and stdin is not a terminal: pass --force to destroy network ${network}`,
-        );
-      }
+      refuseBadName(network);
+      // `--force` after the command, `netq --force network:destroy` (Dokku's global flag), or Dokku's variable
+      const force =
+        flags.force === true ||
+        program.opts<{ force?: boolean }>().force === true ||
+        process.env.DOKKU_APPS_FORCE_DELETE === '1';
+      if (!force) await askForDestructiveConfirmation(ctx.out, network, 'network');
+      const json = flags.format === 'json';
+      if (!json) ctx.out.info1(`Destroying network ${network}`);
       const result = await withQueues(ctx.getConfig(), flags.timeout, async (q) => {
         const data = await networkJob(q, network, flags, force);
-        if (!force) {
-          // like Dokku: a missing network fails before the question is asked
-          const found = await control<NetworkExistsResult>(
-            q,
-            data.host,
-            JOB.networkExists,
-            { host: data.host, network },
-            flags.timeout,
-          );
-          if (!found) throw new BadInputError(`network ${network} does not exist`);
-          if (!(await confirmDestroy(network))) {
-            throw new BadInputError(`confirmation did not match ${network}: aborted`);
-          }
-        }
-        return control<NetworkDestroyResult>(q, data.host, JOB.networkDestroy, data, flags.timeout);
+        return controlAsDokku<NetworkDestroyResult>(
+          q,
+          data.host,
+          JOB.networkDestroy,
+          data,
+          flags.timeout,
+          'Unable to destroy network',
+        );
       });
-      print(flags.format === 'json' ? JSON.stringify(result) : `=====> Destroying network ${network}`);
+      if (json) print(JSON.stringify(result));
     });
 
-  networkCommand(program, 'network:exists', 'exit 0 when a network exists, 1 when it does not')
-    .argument('<network>', 'network name')
-    .action(async (network: string, flags: NetworkFlags) => {
-      checkNetworkName(network);
+  networkCommand(program, 'network:exists', 'Checks if a docker network exists')
+    .usage('<network>')
+    .argument('[network]', 'network name')
+    .addOption(formatOption())
+    .action(async (network: string | undefined, flags: NetworkFlags) => {
       checkHost(flags.host);
-      const found = await withQueues(ctx.getConfig(), flags.timeout, async (q) => {
-        const data = await networkJob(q, network, flags);
-        return control<NetworkExistsResult>(q, data.host, JOB.networkExists, data, flags.timeout);
-      });
-      if (flags.format === 'json') print(JSON.stringify({ network, exists: found }));
-      else print(found ? `Network ${network} exists` : `Network ${network} does not exist`);
-      if (!found) throw new ExitError(1);
+      if (network === undefined || network === '') throw new DokkuError('No network name specified');
+      refuseBadName(network);
+      const found = await withQueues(ctx.getConfig(), flags.timeout, async (q) => findNetwork(q, network, flags));
+      if (flags.format === 'json') {
+        print(JSON.stringify({ network, exists: found !== undefined }));
+        if (!found) throw new ExitError(1);
+        return;
+      }
+      if (!found) throw new DokkuError('Network does not exist');
+      ctx.out.info1('Network exists');
     });
 
-  networkCommand(program, 'network:info', "show a network's driver, labels and attached containers")
+  networkCommand(program, 'network:info', 'Outputs information about a docker network')
     .usage('<network> [--format text|json]')
-    .argument('<network>', 'network name')
-    .action(async (network: string, flags: NetworkFlags) => {
-      checkNetworkName(network);
+    .argument('[network]', 'network name')
+    .addOption(dokkuFormatOption())
+    .action(async (network: string | undefined, flags: NetworkFlags) => {
       checkHost(flags.host);
-      const facts = await withQueues(ctx.getConfig(), flags.timeout, async (q) => {
-        const data = await networkJob(q, network, flags);
-        return control<NetworkFacts>(q, data.host, JOB.networkInfo, data, flags.timeout);
-      });
-      print(flags.format === 'json' ? JSON.stringify(facts) : formatNetworkInfo(facts));
+      if (network === undefined || network === '') throw new DokkuError('No network name specified');
+      if (flags.format !== 'json' && flags.format !== 'text') {
+        throw new DokkuError('Invalid format specified, use either text or json');
+      }
+      refuseBadName(network);
+      const facts = await withQueues(ctx.getConfig(), flags.timeout, async (q) => findNetwork(q, network, flags));
+      if (!facts) throw new DokkuError('Network does not exist');
+      const n = dokkuNetwork(facts);
+      if (flags.format === 'json') ctx.out.log(goNetworkJson(n));
+      else printNetworkInfo(ctx.out, network, n);
     });
 
-  networkCommand(program, 'network:list', 'list the networks of a host')
-    .usage('[--format text|json] [--managed]')
-    .option('--managed', 'only networks created for Dokku (labelled com.dokku.network-name)')
-    .action(async (flags: NetworkFlags & { managed?: boolean }) => {
+  networkCommand(program, 'network:list', 'Lists all docker networks')
+    .usage('[--format text|json] [--dokku-managed]')
+    .addOption(formatOption())
+    .option('--dokku-managed', 'show only dokku-managed networks')
+    .addOption(new Option('--managed', 'the same as --dokku-managed').hideHelp())
+    .action(async (flags: NetworkFlags & { dokkuManaged?: boolean; managed?: boolean }) => {
       checkHost(flags.host);
-      const list = await withQueues(ctx.getConfig(), flags.timeout, async (q) => {
-        const host = await hostForCommand(q, flags.host);
-        const data: NetworkListJob = networkListJobSchema.parse({
-          host,
-          ...(flags.managed ? { managed: true } : {}),
-        });
-        return control<NetworkFacts[]>(q, host, JOB.networkList, data, flags.timeout);
-      });
-      print(flags.format === 'json' ? JSON.stringify(list) : formatNetworkList(list));
+      const all = await withQueues(ctx.getConfig(), flags.timeout, async (q) => listNetworks(q, flags));
+      const managedOnly = flags.dokkuManaged === true || flags.managed === true;
+      const shown = sortNetworks(all.map(dokkuNetwork).filter((n) => !managedOnly || n.DokkuManaged));
+      if (flags.format === 'json') ctx.out.log(goNetworkListJson(shown));
+      else printNetworkList(ctx.out, shown);
     });
 };

@@ -306,6 +306,7 @@ function networkFacts(n: Docker.NetworkInspectInfo): NetworkFacts {
     driver: n.Driver,
     scope: n.Scope,
     internal: n.Internal,
+    ipv6: n.EnableIPv6 === true,
     attachable: n.Attachable,
     labels: n.Labels ?? {},
     containers: containers.sort((a, b) => a.name.localeCompare(b.name)),

@@ -17,7 +17,7 @@ import type { ControlHandler } from '../control.js';
 export const LABEL_NETWORK_NAME = 'com.dokku.network-name';
 export const LABEL_NETWORK_CREATED_BY = 'com.dokku.network-created-by';
 
-/** Docker's own networks: they cannot be created or destroyed. */
+/** Docker's own networks: netq refuses to create them (the engine itself refuses to remove them). */
 export const DOCKER_NETWORKS: readonly string[] = ['bridge', 'host', 'none'];
 
 /** What `network:destroy` returns. */
@@ -58,6 +58,27 @@ function refuseDockerNetwork(name: string, action: string): void {
 }
 
 /**
+ * A refusal of the engine as the `docker` CLI prints it (`Error response from daemon: <message>`), which is
+ * what Dokku's `network:create|destroy` pass on after `Unable to create network: `. Anything that is not
+ * an answer of the engine (unreachable, a bug) is left alone.
+ */
+function daemonRefusal(err: unknown): BadInputError | undefined {
+  const status = dockerStatus(err);
+  if (status === undefined || status >= 500) return undefined;
+  const json = (err as { json?: unknown }).json;
+  let message: unknown = (json as { message?: unknown } | null)?.message;
+  if (typeof json === 'string') {
+    try {
+      message = (JSON.parse(json) as { message?: unknown }).message;
+    } catch {
+      message = json;
+    }
+  }
+  const text = typeof message === 'string' && message.trim() !== '' ? message.trim() : (err as Error).message;
+  return new BadInputError(`Error response from daemon: ${text}`, { cause: err });
+}
+
+/**
  * A retry of a create whose first try may have made the network before losing the engine: a
  * network that netq labelled, created no earlier than the job, is taken as this job's own.
  */
@@ -70,15 +91,17 @@ function madeByEarlierTry(job: Job, facts: NetworkFacts): boolean {
   return Number.isFinite(created) && created >= job.timestamp - CREATE_CLOCK_SLACK_MS;
 }
 
+/**
+ * `docker network create --attachable --label com.dokku.network-name=<net> <net>` as Dokku runs it, plus
+ * netq's `com.dokku.network-created-by=netq` (and the worker's scope label). A name already taken is
+ * refused by the engine itself, so the failure reads as Docker's (`network with name <net> already exists`).
+ */
 async function create(ctx: WorkerContext, job: Job): Promise<NetworkFacts> {
   const data: NetworkJob = parse(networkJobSchema, ctx, job);
   const name = data.network;
   refuseDockerNetwork(name, 'create network');
   const existing = await findNetwork(ctx, name);
-  if (existing) {
-    if (madeByEarlierTry(job, existing)) return existing;
-    throw new BadInputError(`network ${name} already exists`);
-  }
+  if (existing && madeByEarlierTry(job, existing)) return existing;
   const labels: Record<string, string> = { [LABEL_NETWORK_NAME]: name, [LABEL_NETWORK_CREATED_BY]: 'netq' };
   // a worker scoped to a label (an engine shared with others, or a test run) marks what it makes
   const scope = ctx.config.scopeLabel;
@@ -91,45 +114,34 @@ async function create(ctx: WorkerContext, job: Job): Promise<NetworkFacts> {
     ctx.logger.info({ network: name, id: made.id, jobId: job.id }, 'network created');
     return made;
   } catch (err) {
-    // another create of the same name got there between our check and our call
-    if (dockerStatus(err) === 409) throw new BadInputError(`network ${name} already exists`, { cause: err });
-    if (dockerStatus(err) === 400) {
-      throw new BadInputError(`Docker refused network ${name}: ${(err as Error).message}`, { cause: err });
-    }
-    throw err;
+    // a name taken (409), a bad option (400), a predefined network (403): the engine's own words
+    throw daemonRefusal(err) ?? err;
   }
 }
 
+/**
+ * `docker network rm <net>` as Dokku runs it, but of the network of exactly this name (the CLI would also
+ * take an id or an id prefix). The engine refuses a network with attached containers itself.
+ */
 async function destroy(ctx: WorkerContext, job: Job): Promise<NetworkDestroyResult> {
   const data: NetworkJob = parse(networkJobSchema, ctx, job);
   const name = data.network;
-  refuseDockerNetwork(name, 'destroy network');
   const facts = await findNetwork(ctx, name);
   if (!facts) {
     // a retry: the network was there when the first try looked, so it is gone as asked
     if (job.attemptsMade > 0) return { network: name, id: '', removed: false };
-    throw new BadInputError(`network ${name} does not exist`);
+    // the engine's words for a network it does not have
+    throw new BadInputError(`Error response from daemon: network ${name} not found`);
   }
-  const inUse = (containers: NetworkFacts['containers']) =>
-    new BadInputError(
-      `network ${name} is in use by ${containers.length} container(s): ${containers.map((c) => c.name).join(', ')}; detach them first`,
-    );
-  if (facts.containers.length > 0) throw inUse(facts.containers);
   try {
     await ctx.docker.removeNetwork(facts.id);
   } catch (err) {
-    const status = dockerStatus(err);
-    if (status === 404) {
+    if (dockerStatus(err) === 404) {
       if (job.attemptsMade > 0) return { network: name, id: facts.id, removed: false };
-      throw new BadInputError(`network ${name} does not exist`, { cause: err });
+      throw new BadInputError(`Error response from daemon: network ${name} not found`, { cause: err });
     }
-    // "has active endpoints": a container was attached between our look and the removal
-    if (status === 403 || status === 409) {
-      const now = await findNetwork(ctx, name);
-      if (now && now.containers.length > 0) throw inUse(now.containers);
-      throw new BadInputError(`Docker refused to remove network ${name}: ${(err as Error).message}`, { cause: err });
-    }
-    throw err;
+    // "has active endpoints" (a container is attached), "pre-defined network": the engine's own words
+    throw daemonRefusal(err) ?? err;
   }
   ctx.logger.info({ network: name, id: facts.id, jobId: job.id }, 'network destroyed');
   return { network: name, id: facts.id, removed: true };
@@ -140,11 +152,10 @@ async function exists(ctx: WorkerContext, job: Job): Promise<NetworkExistsResult
   return (await findNetwork(ctx, data.network)) !== undefined;
 }
 
-async function info(ctx: WorkerContext, job: Job): Promise<NetworkFacts> {
+/** The network of exactly this name, or null when there is none (`network:info` says so as Dokku does). */
+async function info(ctx: WorkerContext, job: Job): Promise<NetworkFacts | null> {
   const data: NetworkJob = parse(networkJobSchema, ctx, job);
-  const facts = await findNetwork(ctx, data.network);
-  if (!facts) throw new BadInputError(`network ${data.network} does not exist`);
-  return facts;
+  return (await findNetwork(ctx, data.network)) ?? null;
 }
 
 async function list(ctx: WorkerContext, job: Job): Promise<NetworkFacts[]> {
