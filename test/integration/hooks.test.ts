@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { readProperties } from '../../src/store/propertyStore.js';
 import {
   appName,
   configOf,
@@ -31,8 +32,13 @@ describe('Dokku deploy hooks', () => {
       ['post-deploy', ['app-a', '5000', '172.17.0.2', 'latest'], ['app-a']],
       ['core-post-deploy', ['app-b', '5000', '172.17.0.3', 'latest'], ['app-b']],
       ['post-container-create', ['app', 'abc123', 'app-c', 'deploy', 'web'], ['app-c']],
-      ['post-container-create', ['run', 'abc124', 'app-x', 'run', 'web'], []], // one-off containers are not the app's
-      ['post-app-rename-setup', ['app-old', 'app-new'], ['app-new']], // the old name has nothing left to rebuild
+      // Dokku's type is always "app"; only a deploy's containers are dynos (not `dokku run`, a build, a task)
+      ['post-container-create', ['app', 'abc124', 'app-x', 'run'], []],
+      ['post-container-create', ['app', 'abc125', 'app-y', 'build'], []],
+      // Dokku deploys the renamed app next (its post-deploy queues the rebuild); the new name's CONTAINER
+      // files still name the old app's containers here
+      ['post-app-rename-setup', ['app-old', 'app-new'], []],
+      ['post-app-clone-setup', ['app-e', 'app-f'], []], // the clone is not deployed yet
       ['post-delete', ['app-d', 'latest'], []], // nothing to rebuild: what was stored of it is dropped
     ];
     const q = producer(configOf(e));
@@ -85,7 +91,9 @@ describe('Dokku deploy hooks', () => {
     expect(await storedListeners(config, after)).toHaveLength(1);
     // a late rebuild of the old name (the watcher's destroy event) brings back no report entry
     expect((await runCli(['network:rebuild', before], e)).code).toBe(0);
-    expect(Object.keys(await report([]))).toEqual([after]);
+    expect(Object.keys(JSON.parse((await runCli(['network:report', '--format', 'json-by-app'], e)).stdout))).toEqual([
+      after,
+    ]);
 
     // dokku apps:destroy: containers gone, then post-delete
     await Promise.all((await listApp(after)).map((c) => c.remove({ force: true })));
@@ -103,6 +111,29 @@ describe('Dokku deploy hooks', () => {
         (k) => (k.includes(before) || k.includes(after)) && !k.includes(':rebuild.') && !k.includes(':generation:'),
       );
       expect(left).toEqual([]);
+    } finally {
+      await q.close();
+    }
+  });
+
+  it("clone copies the source app's properties in Redis (without Dokku mode Redis is the store)", async () => {
+    // in Dokku mode Dokku's own network plugin clones the property files (test/integration/plugin.test.ts)
+    const e = env();
+    const [src, dst] = [appName('src'), appName('clone')];
+    const props: [string, string][] = [
+      ['attach-post-deploy', 'net-a,net-b'],
+      ['bind-all-interfaces', 'true'],
+      ['tld', 'svc.example'],
+    ];
+    for (const [key, value] of props) {
+      expect((await runCli(['network:set', src, key, value, '--no-apply'], e)).code).toBe(0);
+    }
+    expect(await runHook('post-app-clone-setup', [src, dst], e)).toMatchObject({ code: 0, stderr: '' });
+    const q = producer(configOf(e));
+    try {
+      expect((await readProperties(q.redis, q.prefix, dst)).app).toEqual(Object.fromEntries(props));
+      expect((await readProperties(q.redis, q.prefix, src)).app).toEqual(Object.fromEntries(props));
+      expect(await q.rebuildQueue('local').getJobs(['waiting', 'delayed'])).toEqual([]);
     } finally {
       await q.close();
     }
