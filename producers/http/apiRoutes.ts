@@ -3,10 +3,10 @@ import { BadInputError } from '../../src/errors.js';
 import { JOB, type SetResult, setJobSchema } from '../../src/jobs.js';
 import { validateProperty } from '../../src/properties/validateProperty.js';
 import { type NetqQueues, queueName } from '../../src/queue.js';
-import { reportJson } from '../../src/report/buildReport.js';
+import { netqJsonObject } from '../../src/report/buildReport.js';
 import type { RebuildallResult, RebuildResult } from '../../src/types.js';
 import { ensureRedis, rebuild, rebuildall, resolveHost, runControl, waitForJob } from '../client.js';
-import { appReportData, globalReportData, reportData } from '../reportData.js';
+import { appReportData, globalReportData, reportApps } from '../reportData.js';
 import {
   appParam,
   hostWaitSchema,
@@ -89,20 +89,22 @@ export function registerApiRoutes(app: FastifyInstance, queues: NetqQueues) {
     const name = appParam(request.params);
     parseInput(noQuerySchema, request.query, 'query');
     await redisReady();
-    return reportJson((await appReportData(queues, name)).pairs);
+    const r = await appReportData({ queues }, name, { drift: true });
+    return netqJsonObject(r.values, r.drift);
   });
 
   app.get('/v1/report', async (request) => {
     parseInput(noQuerySchema, request.query, 'query');
     await redisReady();
-    const sections = await reportData(queues, {});
-    return Object.fromEntries(sections.map((s) => [s.title, reportJson(s.pairs)]));
+    const apps = await reportApps({ queues });
+    const sections = await Promise.all(apps.map((a) => appReportData({ queues }, a, { drift: true })));
+    return Object.fromEntries(sections.map((s) => [s.title, netqJsonObject(s.values, s.drift)]));
   });
 
   app.get('/v1/global/report', async (request) => {
     parseInput(noQuerySchema, request.query, 'query');
     await redisReady();
-    return reportJson((await globalReportData(queues)).pairs);
+    return netqJsonObject((await globalReportData({ queues })).values);
   });
 
   app.get('/v1/jobs/:id', async (request, reply) => {

@@ -155,21 +155,11 @@ const cliCases: [string, CliCase][] = [
   ['app empty', { args: ['network:rebuild', ''], stderr: /app name is empty/ }],
   ['app missing', { args: ['network:rebuild'], stderr: /missing required argument 'app'/ }],
   ['set: app ../etc', { args: ['network:set', '../etc', 'tld', 'x.test'], stderr: /invalid app name "\.\.\/etc"/ }],
-  ['report: app ../etc', { args: ['network:report', '../etc'], stderr: /invalid app name "\.\.\/etc"/ }],
-  ['report: app of 10k', { args: ['network:report', LONG], stderr: /app name is longer than 63 characters/ }],
   // flags
   ['unknown flag', { args: ['network:rebuild', APP, '--bogus'], stderr: /unknown option '--bogus'/ }],
   ['unknown command', { args: ['network:bogus'], stderr: /unknown command 'network:bogus'/ }],
   ['--format xml', { args: ['network:rebuild', APP, '--format', 'xml'], stderr: /--format.*'xml' is invalid/ }],
   ['rebuildall --format yaml', { args: ['network:rebuildall', '--format', 'yaml'], stderr: /'yaml' is invalid/ }],
-  [
-    'report --format xml',
-    { args: ['network:report', APP, '--format', 'xml'], stderr: /--format must be text or json/ },
-  ],
-  [
-    'report: two flags',
-    { args: ['network:report', APP, '--network-tld', '--network-web-listeners'], stderr: /only one report flag/ },
-  ],
   ['--timeout abc', { args: ['network:rebuild', APP, '--timeout', 'abc'], stderr: /--timeout.*expected a number/ }],
   ['--timeout 0', { args: ['network:rebuild', APP, '--timeout', '0'], stderr: /--timeout.*expected a number/ }],
   ['--timeout -5', { args: ['network:rebuild', APP, '--timeout', '-5'], stderr: /--timeout.*expected a number/ }],

@@ -212,8 +212,8 @@ describe('Dokku mode', () => {
     // an app Dokku does not have is refused, and nothing is written for it
     const ghost = appName('ghost');
     const refused = await runCli(['network:set', ghost, 'tld', 'x.example', '--no-apply'], e);
-    expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(new RegExp(`App ${ghost} does not exist`));
+    expect(refused.code).toBe(20); // Dokku's AppDoesNotExist
+    expect(refused.stderr).toBe(` !     App ${ghost} does not exist\n`);
     await expect(stat(path.join(host.libRoot, 'config/network', ghost))).rejects.toThrow(/ENOENT/);
   });
 
@@ -237,7 +237,7 @@ describe('Dokku mode', () => {
       JSON.parse((await runCli(['network:report', app, '--format', 'json'], e)).stdout) as Record<string, string>;
     expect(await reportOf(b)).toMatchObject({ 'network-tld': 'svc.example' });
     // the old name is gone from Dokku and from netq's report of all apps
-    const all = await runCli(['network:report', '--format', 'json'], e);
+    const all = await runCli(['network:report', '--format', 'json-by-app'], e);
     expect(Object.keys(JSON.parse(all.stdout))).toEqual([b]);
 
     // dokku apps:clone: the clone has the properties and nothing deployed yet
@@ -251,6 +251,8 @@ describe('Dokku mode', () => {
     await host.deleteApp(b);
     expect(await runHook('post-delete', [b], e)).toMatchObject({ code: 0, stderr: '' });
     expect((await rebuildJson(b, e)).out).toMatchObject({ containers: 0, skipped: `app ${b} does not exist` });
-    expect(Object.keys(JSON.parse((await runCli(['network:report', '--format', 'json'], e)).stdout))).toEqual([c]);
+    expect(Object.keys(JSON.parse((await runCli(['network:report', '--format', 'json-by-app'], e)).stdout))).toEqual([
+      c,
+    ]);
   });
 });

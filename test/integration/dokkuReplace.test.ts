@@ -294,7 +294,7 @@ describe('replacement in Dokku mode', () => {
     // the app keeps serving from its container, and the report says why its binding is not applied
     expect((await running(app)).map((x) => x.id)).toEqual([c.id]);
     expect((await host.currentContainers(app))['web.1']).toBe(c.id);
-    const report = JSON.parse((await runCli(['network:report', app, '--format', 'json'], e)).stdout);
+    const report = JSON.parse((await runCli(['network:report', app, '--format', 'json-by-app'], e)).stdout)[app];
     expect(report['network-drift']).toMatch(/replacement failed \d time\(s\).*next try in \d+ s/);
   }, 90_000);
 });

@@ -230,7 +230,10 @@ describe('netq serve: auth', () => {
     expect(s.config.apiToken).toBeUndefined();
     const report = await call(s, 'GET', '/v1/global/report', { auth: null });
     expect(report.status).toBe(200);
-    expect(report.json['network-global-bind-all-interfaces']).toBe('false');
+    expect(report.json).toMatchObject({
+      'network-global-bind-all-interfaces': '',
+      'computed-bind-all-interfaces': 'false',
+    });
     expect((await call(s, 'GET', '/metrics', { auth: null })).status).toBe(200);
   });
 

@@ -258,7 +258,7 @@ describe('network:set and the bindings', () => {
     expect((await runCli(['network:set', '--global', 'tld', 'global.test'], e)).code).toBe(0);
     expect((await runCli(['network:rebuild', app], e)).code).toBe(0);
 
-    let rep = JSON.parse((await runCli(['network:report', app, '--format', 'json'], e)).stdout);
+    let rep = JSON.parse((await runCli(['network:report', app, '--format', 'json-by-app'], e)).stdout)[app];
     expect(rep['network-tld']).toBe('');
     expect(rep['network-global-tld']).toBe('global.test');
     expect(rep['network-computed-tld']).toBe('global.test');
@@ -270,7 +270,7 @@ describe('network:set and the bindings', () => {
     const stored = await runCli(['network:set', app, 'bind-all-interfaces', 'true', '--no-apply'], e);
     expect(stored.code).toBe(0);
     expect(stored.stdout).toBe('=====> Setting bind-all-interfaces to true\n'); // Dokku's line, nothing more
-    rep = JSON.parse((await runCli(['network:report', app, '--format', 'json'], e)).stdout);
+    rep = JSON.parse((await runCli(['network:report', app, '--format', 'json-by-app'], e)).stdout)[app];
     expect(rep['network-bind-all-interfaces']).toBe('true');
     expect(rep['bind-all-interfaces']).toBe('true');
     expect(rep['network-computed-bind-all-interfaces']).toBe('true');
@@ -285,7 +285,7 @@ describe('network:set and the bindings', () => {
     expect(global).toMatchObject({ 'network-global-tld': 'global.test', 'global-tld': 'global.test' });
 
     expect((await runCli(['network:rebuild', app], e)).code).toBe(0);
-    rep = JSON.parse((await runCli(['network:report', app, '--format', 'json'], e)).stdout);
+    rep = JSON.parse((await runCli(['network:report', app, '--format', 'json-by-app'], e)).stdout)[app];
     expect(rep['network-drift']).toBe('');
   });
 
