@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { redactUrl } from '../src/config.js';
 import { registerAppLifecycle } from './commands/appLifecycle.js';
 import { registerHelp, usage } from './commands/help.js';
 import { registerHosts } from './commands/hosts.js';
@@ -38,7 +39,17 @@ export function buildProgram(ctx: CommandContext): Command {
     .hook('preAction', (root) => {
       const g = root.opts<{ quiet?: boolean; trace?: boolean }>();
       if (g.quiet) ctx.out.quiet = true;
-      if (g.trace) ctx.out.trace = true;
+      if (g.trace) {
+        // Dokku's --trace shows each step its shell runs; netq shows the command and the settings it runs with
+        ctx.out.trace = true;
+        // (commander keeps the command line as given in rawArgs, which its types leave out)
+        ctx.out.traced(`netq ${(root as unknown as { rawArgs: string[] }).rawArgs.join(' ')}`);
+        const c = ctx.getConfig();
+        ctx.out.traced(
+          `REDIS_URL=${redactUrl(c.redisUrl)} NETQ_PREFIX=${c.prefix} NETQ_HOST_ID=${c.hostId}` +
+            (c.dokku ? ` NETQ_DOKKU_ROOT=${c.dokku.root} NETQ_DOKKU_LIB_ROOT=${c.dokku.libRoot}` : ' (without Dokku)'),
+        );
+      }
     })
     .exitOverride()
     .configureOutput({

@@ -12,7 +12,8 @@ import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:
 import os from 'node:os';
 import path from 'node:path';
 import type Docker from 'dockerode';
-import { docker, IMAGE, RUN_LABEL, runId, scopeLabel } from './helpers.js';
+import { afterAll } from 'vitest';
+import { collect, docker, IMAGE, RUN_LABEL, runId, scopeLabel } from './helpers.js';
 
 export interface ShResult {
   code: number;
@@ -21,23 +22,12 @@ export interface ShResult {
 }
 
 function run(cmd: string, args: string[]): Promise<ShResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, {
-      cwd: '/',
-      env: { PATH: process.env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  const child = spawn(cmd, args, {
+    cwd: '/',
+    env: { PATH: process.env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  return collect(child);
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -975,4 +965,17 @@ rm -rf "$root/$app/" "$root/$app"`,
       app,
     );
   }
+}
+
+/** Dokku hosts for one test file: each call makes a fresh one; all are removed after the file's tests. */
+export function useDokkuHosts(): () => Promise<DokkuHost> {
+  const hosts: DokkuHost[] = [];
+  afterAll(async () => {
+    await Promise.all(hosts.splice(0).map((h) => h.remove()));
+  });
+  return async () => {
+    const h = await DokkuHost.create();
+    hosts.push(h);
+    return h;
+  };
 }

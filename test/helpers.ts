@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
@@ -209,30 +209,44 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the built `netq` binary as a user would. */
-export function runCli(args: string[], env: Record<string, string>, timeoutMs = 60_000): Promise<CliResult> {
+/** What a child process printed and how it ended, once it has closed. */
+export function collect(child: ChildProcess): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin/netq.js'), ...args], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => {
+    child.stdout?.on('data', (d) => {
       stdout += d;
     });
-    child.stderr.on('data', (d) => {
+    child.stderr?.on('data', (d) => {
       stderr += d;
     });
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`netq ${args.join(' ')} did not finish in ${timeoutMs} ms\n${stderr}`));
-    }, timeoutMs);
     child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, stdout, stderr });
-    });
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+/** Runs the built `netq` binary as a user would. */
+export function runCli(
+  args: string[],
+  env: Record<string, string>,
+  timeoutMs = 60_000,
+  input?: string,
+): Promise<CliResult> {
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin/netq.js'), ...args], {
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...env },
+    stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+  });
+  if (input !== undefined) {
+    child.stdin?.on('error', () => {});
+    child.stdin?.end(input);
+  }
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  return collect(child).then((res) => {
+    clearTimeout(timer);
+    if (res.code === -1 && child.signalCode === 'SIGKILL') {
+      throw new Error(`netq ${args.join(' ')} did not finish in ${timeoutMs} ms\n${res.stderr}`);
+    }
+    return res;
   });
 }
 

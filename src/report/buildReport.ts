@@ -75,18 +75,9 @@ export const APP_REPORT_FLAGS = [
 ] as const;
 
 /** `--global`'s report flags: the five computed and the five global ones. */
-export const GLOBAL_REPORT_FLAGS = [
-  '--network-computed-attach-post-create',
-  '--network-computed-attach-post-deploy',
-  '--network-computed-bind-all-interfaces',
-  '--network-computed-initial-network',
-  '--network-computed-tld',
-  '--network-global-attach-post-create',
-  '--network-global-attach-post-deploy',
-  '--network-global-bind-all-interfaces',
-  '--network-global-initial-network',
-  '--network-global-tld',
-] as const;
+export const GLOBAL_REPORT_FLAGS = APP_REPORT_FLAGS.filter(
+  (f) => f.startsWith('--network-computed-') || f.startsWith('--network-global-'),
+);
 
 /** netq's extra info flag (an app's drift): accepted, but never listed among Dokku's valid flags. */
 export const DRIFT_FLAG = '--network-drift';

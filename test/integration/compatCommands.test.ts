@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { DokkuHost, ensureDokkuUser } from '../dokkuHost.js';
+import { describe, expect, it } from 'vitest';
+import { ensureDokkuUser, useDokkuHosts } from '../dokkuHost.js';
 import { appName, configOf, runCli, startPool, useTestEnvs } from '../helpers.js';
 
 /**
@@ -12,10 +12,7 @@ import { appName, configOf, runCli, startPool, useTestEnvs } from '../helpers.js
  * plugins/network/network.go (BuildConfig's LogInfo1 `-----> Ensuring …`).
  */
 const env = useTestEnvs({ docker: true });
-const hosts: DokkuHost[] = [];
-afterAll(async () => {
-  await Promise.all(hosts.map((h) => h.remove()));
-});
+const dokkuHost = useDokkuHosts();
 
 interface Row {
   args: string[];
@@ -29,8 +26,7 @@ const PROPS = 'attach-post-create, attach-post-deploy, bind-all-interfaces, init
 describe("Dokku's network:set, rebuild and rebuildall, byte for byte", () => {
   it('network:set prints and refuses as Dokku does, and stores what Dokku stores', async () => {
     const { uid } = await ensureDokkuUser();
-    const host = await DokkuHost.create();
-    hosts.push(host);
+    const host = await dokkuHost();
     const e = env(host.env());
     const app = appName('set');
     const legacy = `${appName('legacy')}_old`;
@@ -137,6 +133,17 @@ describe("Dokku's network:set, rebuild and rebuildall, byte for byte", () => {
         code: row.code,
       });
     }
+    // --trace: the same output, and on stderr what netq runs with (the Redis password never shown)
+    const traced = await runCli(['--trace', 'network:set', app, 'tld', 't.test', '--no-apply'], e);
+    expect(traced.stdout).toBe('=====> Setting tld to t.test\n');
+    expect(traced.stderr.split('\n')).toEqual([
+      `+ netq --trace network:set ${app} tld t.test --no-apply`,
+      expect.stringMatching(
+        new RegExp(`^\\+ REDIS_URL=\\S+ NETQ_PREFIX=\\S+ NETQ_HOST_ID=local NETQ_DOKKU_ROOT=${host.root} `),
+      ),
+      '',
+    ]);
+    await runCli(['network:set', app, 'tld', '--no-apply'], e);
     // what Dokku's PropertyWrite leaves: the value without a newline, 0600, owned by dokku
     expect(await host.getProperty(app, 'attach-post-create')).toBe('net-a,net-b');
     expect(await host.getProperty(app, 'initial-network')).toBe('net-c');
@@ -151,8 +158,7 @@ describe("Dokku's network:set, rebuild and rebuildall, byte for byte", () => {
   });
 
   it("network:rebuild starts with Dokku's line for a deployed app; rebuildall with no app says so", async () => {
-    const host = await DokkuHost.create();
-    hosts.push(host);
+    const host = await dokkuHost();
     const e = env(host.env());
     await startPool(configOf(e));
     // no app at all: CommandRebuildall's warning, exit 0

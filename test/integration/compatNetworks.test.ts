@@ -1,5 +1,4 @@
-import { execFile, spawn } from 'node:child_process';
-import path from 'node:path';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dockerStatus } from '../../src/errors.js';
@@ -12,8 +11,8 @@ import {
   configOf,
   createAppContainer,
   docker,
-  ROOT,
   RUN_LABEL,
+  runCli,
   runId,
   scopeLabel,
   startPool,
@@ -45,31 +44,7 @@ afterAll(async () => {
 
 /** The built `netq` as Dokku's user runs `dokku`: stdin piped (`input`, else empty), stdout and stderr apart. */
 function netq(args: string[], opts: { input?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin/netq.js'), ...args], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...env, ...opts.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    child.stdin.on('error', () => {});
-    child.stdin.end(opts.input ?? '');
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`netq ${args.join(' ')} did not finish\n${stderr}`));
-    }, 60_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, stdout, stderr });
-    });
-  });
+  return runCli(args, { ...env, ...opts.env }, 60_000, opts.input ?? '');
 }
 
 /** What the `docker` CLI prints on stderr (trimmed, as common.ExecCommandResponse.StderrContents does). */

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DokkuHost } from '../dokkuHost.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type DokkuHost, useDokkuHosts } from '../dokkuHost.js';
 import { appName, docker, runCli, useTestEnvs } from '../helpers.js';
 
 /**
@@ -10,10 +10,7 @@ import { appName, docker, runCli, useTestEnvs } from '../helpers.js';
  * comments are inside the dokku/dokku repository.
  */
 const env = useTestEnvs({ docker: true });
-const hosts: DokkuHost[] = [];
-afterAll(async () => {
-  await Promise.all(hosts.map((h) => h.remove()));
-});
+const dokkuHost = useDokkuHosts();
 
 /** the deployed app, and an app created but never deployed (sorted after it: Dokku's order of apps) */
 const A = appName('alpha');
@@ -23,8 +20,7 @@ let host: DokkuHost;
 let listener = '';
 
 beforeAll(async () => {
-  host = await DokkuHost.create();
-  hosts.push(host);
+  host = await dokkuHost();
   await host.createApp(A);
   const { current } = await host.deploy(A, { checksMs: 50, waitToRetireMs: 100 });
   listener = `${(await docker.getContainer(current['web.1'] ?? '').inspect()).NetworkSettings.Networks.bridge?.IPAddress}:5000`;
@@ -301,8 +297,7 @@ describe('network:report as Dokku 0.38 prints it (netq in Dokku mode)', () => {
   });
 
   it("warns that no app is deployed on a host without apps, and exits 0 (common.DokkuApps' NoAppsExist)", async () => {
-    const empty = await DokkuHost.create();
-    hosts.push(empty);
+    const empty = await dokkuHost();
     for (const args of [
       ['network:report'],
       ['network:report', '--format', 'json'],

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { asDokku, DokkuHost } from '../dokkuHost.js';
+import { describe, expect, it } from 'vitest';
+import { asDokku, useDokkuHosts } from '../dokkuHost.js';
 import { appName, configOf, docker, runCli, startPool, tempDir, until, useTestEnvs } from '../helpers.js';
 
 /**
@@ -11,10 +11,7 @@ import { appName, configOf, docker, runCli, startPool, tempDir, until, useTestEn
  * deploy's switch.
  */
 const env = useTestEnvs({ docker: true });
-const hosts: DokkuHost[] = [];
-afterAll(async () => {
-  await Promise.all(hosts.map((h) => h.remove()));
-});
+const dokkuHost = useDokkuHosts();
 
 const DEPLOYS = 20;
 const SAMPLE_MS = 50;
@@ -23,8 +20,7 @@ const SWITCH_GRACE_MS = 1_000;
 
 describe('zero-downtime deploys on a Dokku host, the event watcher on', () => {
   it(`keeps every IP file on the dyno's current container through ${DEPLOYS} redeploys of web=2 worker=1`, async () => {
-    const host = await DokkuHost.create();
-    hosts.push(host);
+    const host = await dokkuHost();
     const hookLog = await tempDir();
     const log = path.join(hookLog.dir, 'hook.log');
     const e = env({

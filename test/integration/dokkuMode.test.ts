@@ -1,8 +1,8 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RebuildResult } from '../../src/types.js';
-import { asDokku, DokkuHost, ensureDokkuUser } from '../dokkuHost.js';
+import { asDokku, type DokkuHost, ensureDokkuUser, useDokkuHosts } from '../dokkuHost.js';
 import {
   appName,
   configOf,
@@ -21,17 +21,8 @@ import {
  * a real dokku user): Dokku's own state is the truth, and netq never breaks what Dokku does next.
  */
 const env = useTestEnvs({ docker: true });
-const hosts: DokkuHost[] = [];
-afterAll(async () => {
-  await Promise.all(hosts.map((h) => h.remove()));
-});
+const dokkuHost = useDokkuHosts();
 const fast = { checksMs: 50, waitToRetireMs: 100 };
-
-async function dokkuHost(): Promise<DokkuHost> {
-  const h = await DokkuHost.create();
-  hosts.push(h);
-  return h;
-}
 
 const bridgeIp = async (id: string) =>
   (await docker.getContainer(id).inspect()).NetworkSettings.Networks.bridge?.IPAddress ?? '';

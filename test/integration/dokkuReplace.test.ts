@@ -2,10 +2,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config.js';
 import type { JournalEntry } from '../../src/store/replacementJournal.js';
-import { asDokku, DokkuHost, ensureDokkuUser } from '../dokkuHost.js';
+import { asDokku, type DokkuHost, ensureDokkuUser, useDokkuHosts } from '../dokkuHost.js';
 import {
   appName,
   configOf,
@@ -25,21 +25,12 @@ import {
  * journalled so that a SIGKILL at any step leaves exactly one container per dyno, and is never looped.
  */
 const env = useTestEnvs({ docker: true });
-const hosts: DokkuHost[] = [];
+const dokkuHost = useDokkuHosts();
 const children: ChildProcess[] = [];
 afterEach(() => {
   for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
 });
-afterAll(async () => {
-  await Promise.all(hosts.map((h) => h.remove()));
-});
 const fast = { checksMs: 50, waitToRetireMs: 100 };
-
-async function dokkuHost(): Promise<DokkuHost> {
-  const h = await DokkuHost.create();
-  hosts.push(h);
-  return h;
-}
 
 /** The app's containers that run, by name. */
 async function running(app: string): Promise<{ id: string; name: string; ports: number[] }[]> {
