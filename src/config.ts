@@ -119,6 +119,9 @@ export const envSchema = z.object({
     .describe(
       "command run (no shell) after an app's listeners changed; it gets NETQ_APP, NETQ_HOST_ID and NETQ_LISTENERS (JSON) in its environment, and {app} in an argument is the app",
     ),
+  NETQ_ON_CHANGE_TIMEOUT_MS: int(100, 3_600_000, 30_000).describe(
+    'how long the change hook may run; then its whole process group gets SIGTERM, and SIGKILL 2 s later',
+  ),
   NETQ_SHUTDOWN_GRACE_MS: int(0, 3_600_000, 30_000).describe(
     'on SIGTERM, how long active jobs may run on; after that they are handed back to the queue',
   ),
@@ -129,6 +132,13 @@ export const envSchema = z.object({
     .optional()
     .describe(
       'bearer token that `netq serve` requires on /v1, /ui and /metrics; unset: serve listens on a loopback address only, without auth',
+    ),
+  NETQ_API_ALLOWED_HOSTS: z
+    .string()
+    .regex(/^[A-Za-z0-9.:[\]-]+(,[A-Za-z0-9.:[\]-]+)*$/, 'expected host names or host:port, separated by commas')
+    .optional()
+    .describe(
+      'Host header values `netq serve` answers besides its listen address and localhost (DNS rebinding guard), e.g. netq.example.com',
     ),
   NETQ_API_LISTEN: z
     .string()
@@ -171,11 +181,15 @@ export interface Config {
   debounceMs: number;
   /** the change hook as argv, or undefined */
   onChange: string[] | undefined;
+  /** how long the change hook may run before its process group is killed */
+  onChangeTimeoutMs: number;
   shutdownGraceMs: number;
   /** the bearer token of `netq serve`; undefined: loopback only, no auth */
   apiToken: string | undefined;
   /** where `netq serve` listens */
   apiListen: { host: string; port: number };
+  /** Host header values `netq serve` accepts besides its listen address and localhost */
+  apiAllowedHosts: string[];
   logLevel: Env['LOG_LEVEL'];
 }
 
@@ -213,9 +227,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     waitToRetireMs: e.NETQ_WAIT_TO_RETIRE_MS,
     debounceMs: e.NETQ_DEBOUNCE_MS,
     onChange: e.NETQ_ON_CHANGE === undefined ? undefined : parseCommand(e.NETQ_ON_CHANGE),
+    onChangeTimeoutMs: e.NETQ_ON_CHANGE_TIMEOUT_MS,
     shutdownGraceMs: e.NETQ_SHUTDOWN_GRACE_MS,
     apiToken: e.NETQ_API_TOKEN,
     apiListen: parseListen(e.NETQ_API_LISTEN) ?? { host: '127.0.0.1', port: 8080 },
+    apiAllowedHosts:
+      e.NETQ_API_ALLOWED_HOSTS === undefined ? [] : e.NETQ_API_ALLOWED_HOSTS.split(',').map((h) => h.toLowerCase()),
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -25,9 +25,11 @@ describe('loadConfig', () => {
       waitToRetireMs: 2000,
       debounceMs: 250,
       onChange: undefined,
+      onChangeTimeoutMs: 30_000,
       shutdownGraceMs: 30_000,
       apiToken: undefined,
       apiListen: { host: '127.0.0.1', port: 8080 },
+      apiAllowedHosts: [],
       logLevel: 'info',
     });
   });
