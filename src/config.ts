@@ -266,5 +266,6 @@ export function parseCommand(value: string): string[] | undefined {
 
 /** Redacts the password of a Redis URL for messages and logs. */
 export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^@/]*)@/, (_m, auth: string) => (auth.includes(':') ? '//***@' : `//${auth}@`));
+  // up to the last `@`: a password may hold `@` itself (and `/`)
+  return url.replace(/\/\/(.*)@(?=[^@]*$)/, (_m, auth: string) => (auth.includes(':') ? '//***@' : `//${auth}@`));
 }

@@ -60,6 +60,9 @@ export class JobFailedError extends NetqError {}
 /** An app's lock stayed taken (by a rebuild of it) longer than an operation on the app would wait. */
 export class AppBusyError extends NetqError {}
 
+/** A job lost its app's lock to another holder before it wrote: transient, so retried. */
+export class LockLostError extends NetqError {}
+
 /** Ends the CLI with this exit code after printing nothing more. */
 export class ExitError extends NetqError {
   constructor(readonly code: number) {

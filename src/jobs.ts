@@ -42,6 +42,8 @@ export const rebuildJobSchema = z.strictObject({
   runId: runIdSchema.optional(),
   /** the containers the host's scan saw, so the job need not list the whole engine again */
   containerIds: z.array(containerIdSchema).max(10_000).optional(),
+  /** the app's event count when the scan listed it: a job whose app saw events since lists afresh */
+  eventSeq: z.number().int().min(0).optional(),
 });
 export type RebuildJob = z.infer<typeof rebuildJobSchema>;
 

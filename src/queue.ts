@@ -34,6 +34,10 @@ export function netqKeys(prefix: string) {
     appLock: (app: string) => `${prefix}:lock:${app}`,
     /** hash network -> JSON list of apps that netq attached to it (to detach what is no longer asked for) */
     attached: (app: string) => `${prefix}:attached:${app}`,
+    /** hash host -> JSON list of the networks netq attached the app's containers to on that host */
+    attachedOn: (app: string) => `${prefix}:attached-on:${app}`,
+    /** hash app -> how many container events of the app this host's watcher has seen (a scan's list is stale when it moved) */
+    appEvents: (host: string) => `${prefix}:app-events:${host}`,
     /** hash `<app>/<dyno>` -> JSON journal entry of a replacement under way on a host (replacementJournal.ts) */
     replacing: (host: string) => `${prefix}:replacing:${host}`,
     /** hash container id -> JSON of a replacement that failed, with its backoff (replacementFailures.ts) */

@@ -2,10 +2,16 @@ import { listenersChanged } from './changeHook.js';
 import type { DokkuPaths } from './config.js';
 import type { DockerEngine } from './docker/engine.js';
 import { readDokkuProperties } from './dokku/propertyFiles.js';
-import { coerceError } from './errors.js';
+import { BadInputError, coerceError } from './errors.js';
 import { attachAliases, attachNetworks, bindingDrift, describeDrift } from './netconfig/bindings.js';
 import { buildNetworkConfig, listenersOf } from './netconfig/buildNetworkConfig.js';
-import { type ComputedProperties, computeProperties, type RawProperties } from './properties/properties.js';
+import {
+  type ComputedProperties,
+  computeProperties,
+  GLOBAL_SCOPE,
+  type RawProperties,
+} from './properties/properties.js';
+import { storedNetworkOk, storedValueProblem } from './properties/validateProperty.js';
 import type { NetqKeys, RedisClient as Redis } from './queue.js';
 import { type PendingReplacement, recoverReplacements, replaceDyno, settleReplacements } from './replaceDyno.js';
 import { type Dyno, selectDokkuDynos, selectLabelledDynos } from './selectDynos.js';
@@ -30,6 +36,8 @@ export interface RebuildDeps {
   waitToRetireMs: number;
   /** called after the config was written when the app's listeners changed (before old containers retire) */
   onChange?: (app: string, listeners: Record<string, string[]>) => Promise<void>;
+  /** throws (LockLostError) unless the job still holds the app's lock: checked before anything is written */
+  verifyLock?: () => Promise<void>;
   /** asks for another rebuild of the app later (a failed replacement's backoff, a dyno Dokku switched meanwhile) */
   rebuildLater?: (app: string, delayMs: number) => Promise<void>;
 }
@@ -73,11 +81,51 @@ async function applyAttachments(
   return problems.length ? problems.join('; ') : undefined;
 }
 
+/** The networks netq attached on this host before (a record that is not a list of names counts as none). */
+function parseAttached(raw: string | null): string[] {
+  if (!raw) return [];
+  try {
+    const v: unknown = JSON.parse(raw);
+    return Array.isArray(v) ? v.filter((n): n is string => typeof n === 'string' && storedNetworkOk(n)) : [];
+  } catch {
+    return [];
+  }
+}
+
 /** The app's and the global properties: Dokku's files in Dokku mode (mirrored to Redis), else Redis. */
 async function loadProperties(deps: RebuildDeps, app: string): Promise<{ app: RawProperties; global: RawProperties }> {
-  if (!deps.dokku) return readProperties(deps.redis, deps.prefix, app);
-  const raw = await readDokkuProperties(deps.dokku, app);
+  if (!deps.dokku) return checkStored(await readProperties(deps.redis, deps.prefix, app), app, 'strict');
+  const raw = checkStored(await readDokkuProperties(deps.dokku, app), app, 'safe');
   await mirrorProperties(deps.redis, deps.prefix, app, raw);
+  return raw;
+}
+
+/**
+ * The worker trusts no stored value: what Redis holds passes the producer's checks again ('strict': anything
+ * else was written around netq), and what Dokku's files hold passes the checks that keep netq safe ('safe': a
+ * network name Docker would read as a network mode such as `container:<id>`, a control character that would
+ * end up in an IP file or an alias); Dokku stores other values unchecked, and so they are taken. A bad value
+ * fails the job at once (BadInputError), before anything is touched.
+ */
+function checkStored(
+  raw: { app: RawProperties; global: RawProperties },
+  app: string,
+  mode: 'strict' | 'safe',
+): { app: RawProperties; global: RawProperties } {
+  for (const [scope, props] of [
+    [app, raw.app],
+    [GLOBAL_SCOPE, raw.global],
+  ] as const) {
+    for (const [key, value] of Object.entries(props)) {
+      if (value === undefined || value === '') continue;
+      const problem = storedValueProblem(scope === GLOBAL_SCOPE ? 'global' : 'app', key, value, mode);
+      if (problem) {
+        throw new BadInputError(
+          `stored property ${key} of ${scope} is not valid (${problem}): set it again with netq network:set`,
+        );
+      }
+    }
+  }
   return raw;
 }
 
@@ -96,9 +144,12 @@ export async function rebuildApp(deps: RebuildDeps, app: string, knownIds?: stri
     now: Date.now,
   };
   await recoverReplacements(rdeps, app);
-  const [raw, attachedRaw] = await Promise.all([loadProperties(deps, app), deps.redis.get(deps.keys.attached(app))]);
+  const [raw, attachedRaw] = await Promise.all([
+    loadProperties(deps, app),
+    deps.redis.hget(deps.keys.attachedOn(app), deps.hostId),
+  ]);
   const props = computeProperties(raw.app, raw.global);
-  const previouslyAttached = attachedRaw ? (JSON.parse(attachedRaw) as string[]) : [];
+  const previouslyAttached = parseAttached(attachedRaw);
   const selection = deps.dokku
     ? await selectDokkuDynos(deps.docker, deps.dokku, app, props)
     : await selectLabelledDynos(deps.docker, app, knownIds);
@@ -157,6 +208,7 @@ export async function rebuildApp(deps: RebuildDeps, app: string, knownIds?: stri
     const listeners = listenersOf(configs);
     failures.sort((a, b) => a.container.localeCompare(b.container));
 
+    await deps.verifyLock?.();
     if (deps.dokku) {
       const files = await writeDokkuFiles(deps.dokku, app, configs, selection.scale ?? new Map());
       // Dokku switched a dyno while this job ran: its next rebuild (its rename event, or this) sees the new one
@@ -175,7 +227,7 @@ export async function rebuildApp(deps: RebuildDeps, app: string, knownIds?: stri
     if (deps.onChange && listenersChanged(previous?.listeners, listeners)) await deps.onChange(app, listeners);
     // (an app with no containers and nothing attached before leaves no key: a deleted app stays gone)
     if (selection.dynos.length > 0 || previouslyAttached.length > 0) {
-      await deps.redis.set(deps.keys.attached(app), JSON.stringify(attachNetworks(props)));
+      await deps.redis.hset(deps.keys.attachedOn(app), deps.hostId, JSON.stringify(attachNetworks(props)));
     }
     await rdeps.failures.keepOnly(selection.ids);
     const containers = selection.dynos.length + selection.failures.length;

@@ -115,6 +115,8 @@ export async function selectLabelledDynos(
 ): Promise<DynoSelection> {
   const ids = knownIds ?? (await docker.listAppContainers(app)).map((c) => c.id);
   const inspected = await mapLimit(ids, 16, (id) => docker.inspectContainer(id));
+  // a container of the scan's list is gone: the list is older than the app (a redeploy): read it afresh
+  if (knownIds !== undefined && inspected.some((f) => f === undefined)) return selectLabelledDynos(docker, app);
   const facts = inspected.filter(
     (f): f is ContainerFacts => f !== undefined && f.labels[LABEL_APP] === app && !isTempName(f.name),
   );

@@ -118,6 +118,8 @@ export async function startWorkerPool(opts: PoolOptions): Promise<WorkerPool> {
           logger: logger.child({ component: 'events' }),
           scopeLabel: config.scopeLabel,
           onApp: async (app) => {
+            // counted first: a rebuildall job whose scan listed the app before this event lists it afresh
+            await redis.hincrby(queues.keys.appEvents(config.hostId), app, 1);
             await enqueueRebuild(queues, app, config.hostId, { delayMs: config.debounceMs });
           },
           onConnect: async () => {

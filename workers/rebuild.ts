@@ -11,6 +11,13 @@ import type { WorkerContext } from './context.js';
 /** How long a job that finds its app locked waits before it tries again. */
 const LOCKED_RETRY_MS = 100;
 
+/** The scan's container ids, when no event of the app came after the scan listed it; else undefined. */
+async function freshEnough(ctx: WorkerContext, data: RebuildJob): Promise<string[] | undefined> {
+  if (data.containerIds === undefined) return undefined;
+  const seen = Number((await ctx.redis.hget(ctx.queues.keys.appEvents(data.host), data.app)) ?? 0);
+  return seen === (data.eventSeq ?? 0) ? data.containerIds : undefined;
+}
+
 /** The per-app job: one app on this worker's host, never two at once for one app anywhere. */
 export function rebuildProcessor(ctx: WorkerContext) {
   return async (job: Job<RebuildJob, RebuildResult>, token?: string): Promise<RebuildResult> => {
@@ -41,8 +48,9 @@ export function rebuildProcessor(ctx: WorkerContext) {
     log.debug({ startedAt: Date.now() }, 'rebuilding app');
     ctx.onAppWork?.({ app: data.app, phase: 'start', workerId: ctx.workerId, jobId: String(job.id) });
     try {
-      // The scan's snapshot saves a list call on the first try; a retry reads Docker afresh.
-      const known = job.attemptsMade === 0 ? data.containerIds : undefined;
+      // The scan's snapshot saves a list call on the first try, unless the app has had container events since
+      // the scan listed it (a redeploy or a scale in between): then, as on a retry, Docker is read afresh.
+      const known = job.attemptsMade === 0 ? await freshEnough(ctx, data) : undefined;
       const result = await rebuildApp(
         {
           docker: ctx.docker,
@@ -51,6 +59,7 @@ export function rebuildProcessor(ctx: WorkerContext) {
           prefix: ctx.queues.prefix,
           hostId: ctx.config.hostId,
           dokku: ctx.config.dokku,
+          verifyLock: () => lock.verify(),
           rebuildLater: async (app: string, delayMs: number) => {
             await enqueueRebuildLater(ctx.queues, app, ctx.config.hostId, delayMs);
           },

@@ -45,6 +45,8 @@ export function scanProcessor(ctx: WorkerContext) {
     const started = performance.now();
 
     if (data.step === 'initial') {
+      // the apps' event counts before the list: an event after this makes the app's job list afresh
+      const events = await ctx.redis.hgetall(ctx.queues.keys.appEvents(data.host));
       const { byApp, refused, containers } = ctx.config.dokku
         ? await dokkuAppsOf(ctx.config.dokku)
         : await labelledAppsOf(ctx, log);
@@ -53,7 +55,12 @@ export function scanProcessor(ctx: WorkerContext) {
       await rebuilds.addBulk(
         [...byApp].map(([app, e]) => ({
           name: JOB.rebuild,
-          data: { app, host: data.host, runId: data.runId, ...(ctx.config.dokku ? {} : { containerIds: e.ids }) },
+          data: {
+            app,
+            host: data.host,
+            runId: data.runId,
+            ...(ctx.config.dokku ? {} : { containerIds: e.ids, eventSeq: Number(events[app] ?? 0) }),
+          },
           opts: {
             ...opts,
             jobId: runChildId(data.runId, data.host, app),

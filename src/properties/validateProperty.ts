@@ -119,3 +119,33 @@ export function validateProperty(
     }
   }
 }
+
+/** A network name from storage that is safe to hand to Docker (never a network mode such as `container:<id>`). */
+export const storedNetworkOk = (name: string): boolean => networkNameSchema.safeParse(name).success;
+
+/**
+ * What is wrong with a stored value, or undefined: 'strict' runs the checks `network:set` runs; 'safe' only
+ * those that keep netq safe whatever Dokku stored (no control characters; network names Docker reads as names).
+ */
+export function storedValueProblem(
+  scope: 'app' | 'global',
+  key: string,
+  value: string,
+  mode: 'strict' | 'safe',
+): string | undefined {
+  if (mode === 'strict') {
+    try {
+      validateProperty(scope, key, [value]);
+      return undefined;
+    } catch (err) {
+      return (err as Error).message;
+    }
+  }
+  if ([...value].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f))
+    return 'it holds control characters';
+  if (key === 'initial-network' || key === 'attach-post-create' || key === 'attach-post-deploy') {
+    const bad = value.split(/[\s,]+/).find((n) => n !== '' && !storedNetworkOk(n));
+    if (bad !== undefined) return `${quoteInput(bad)} is not a network name`;
+  }
+  return undefined;
+}

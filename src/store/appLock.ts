@@ -1,3 +1,4 @@
+import { LockLostError } from '../errors.js';
 import type { RedisClient as Redis } from '../queue.js';
 
 const EXTEND = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
@@ -21,10 +22,30 @@ export class AppLock {
     const ok = await this.redis.set(this.key, this.token, 'PX', this.ttlMs, 'NX');
     if (ok !== 'OK') return false;
     this.timer = setInterval(() => {
-      this.redis.eval(EXTEND, 1, this.key, this.token, String(this.ttlMs)).catch(() => {});
+      // a renewal that finds another holder (the lock lapsed and was taken) marks the lock lost
+      this.redis.eval(EXTEND, 1, this.key, this.token, String(this.ttlMs)).then(
+        (n) => {
+          if (Number(n) === 0) this.lost = true;
+        },
+        () => {},
+      );
     }, this.ttlMs / 3);
     this.timer.unref();
     return true;
+  }
+
+  /** set once a renewal found the lock held by another */
+  private lost = false;
+
+  /**
+   * Throws LockLostError unless this holder still has the lock (asked of Redis): called before a job writes,
+   * so a job whose lock lapsed (a stall, a renewal that failed) never writes over the holder's work.
+   */
+  async verify(): Promise<void> {
+    if (this.lost || (await this.redis.get(this.key)) !== this.token) {
+      this.lost = true;
+      throw new LockLostError(`lost the lock of ${this.key} to another holder: nothing written; retried`);
+    }
   }
 
   async release(): Promise<void> {

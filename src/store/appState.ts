@@ -36,7 +36,7 @@ async function withAppLocks<T>(redis: Redis, keys: NetqKeys, apps: string[], fn:
 async function queueForget(redis: Redis, keys: NetqKeys, prefix: string, app: string, tx: ReturnType<Redis['multi']>) {
   const fields = (await redis.hkeys(keys.netconfig)).filter((f) => f.slice(0, f.lastIndexOf('/')) === app);
   if (fields.length > 0) tx.hdel(keys.netconfig, ...fields);
-  tx.del(propertiesKey(prefix, app), keys.appHosts(app), keys.attached(app));
+  tx.del(propertiesKey(prefix, app), keys.appHosts(app), keys.attached(app), keys.attachedOn(app));
   tx.srem(propertyScopesKey(prefix), app);
 }
 

@@ -58,6 +58,9 @@ describe('loadConfig', () => {
     expect(redactUrl('redis://:s3cret@h:6379/0')).toBe('redis://***@h:6379/0');
     expect(redactUrl('rediss://user:pw@h')).toBe('rediss://***@h');
     expect(redactUrl('redis://h:1')).toBe('redis://h:1');
+    // a password holding @ (and /) is redacted whole
+    expect(redactUrl('redis://:p@ss/w@rd@h:6379/0')).toBe('redis://***@h:6379/0');
+    expect(redactUrl('redis://u:a@b@h')).toBe('redis://***@h');
   });
 });
 
