@@ -1,0 +1,187 @@
+import type Docker from 'dockerode';
+import { describe, expect, it } from 'vitest';
+import { rebuild, rebuildall } from '../../producers/client.js';
+import { AppLock } from '../../src/store/appLock.js';
+import type { RebuildallResult } from '../../src/types.js';
+import {
+  appName,
+  configOf,
+  createAppContainer,
+  createTestNetwork,
+  docker,
+  IMAGE,
+  producer,
+  RUN_LABEL,
+  runCli,
+  runId,
+  startPool,
+  until,
+  useTestEnvs,
+} from '../helpers.js';
+
+/**
+ * What a worker checks for itself rather than trust: the scan's list of an app's containers (stale after a
+ * redeploy or a scale), its own host's attach record, the property values stored in Redis, and its app lock.
+ */
+const env = useTestEnvs({ docker: true });
+
+const bridgeIp = async (id: string) =>
+  (await docker.getContainer(id).inspect()).NetworkSettings.Networks.bridge?.IPAddress ?? '';
+
+/** A Dokku-labelled container that only a pool with `scope` as its NETQ_SCOPE_LABEL sees. */
+async function scopedContainer(app: string, index: number, scope: string): Promise<Docker.Container> {
+  const [key, value] = scope.split('=');
+  const c = await docker.createContainer({
+    name: `${app}.web.${index}`,
+    Image: IMAGE,
+    Cmd: ['/bin/httpd', '-f', '-p', '5000'],
+    Labels: {
+      'com.dokku.app-name': app,
+      'com.dokku.container-type': 'deploy',
+      'com.dokku.process-type': 'web',
+      'com.dokku.dyno': `web.${index}`,
+      [RUN_LABEL]: runId,
+      [key ?? '']: value ?? '',
+    },
+    HostConfig: { Init: true },
+  });
+  await c.start();
+  return c;
+}
+
+describe('a worker checks for itself', () => {
+  it('lists an app afresh when it was scaled between the scan and its job (the watcher on)', async () => {
+    const e = env({ NETQ_DEBOUNCE_MS: '50' });
+    const config = configOf(e);
+    const app = appName('stale');
+    const first = await createAppContainer({ app, proc: 'web', index: 1 });
+    await startPool(config, { watchEvents: true });
+    const q = producer(config);
+    const lock = new AppLock(q.redis, q.keys.appLock(app), 'test-holds-it');
+    try {
+      // the watcher's own start-up rebuild of the host has run once the app has a listener
+      await until('start-up rebuild', async () =>
+        (await q.redis.hget(q.keys.netconfig, `${app}/local`)) ? true : undefined,
+      );
+      expect(await lock.acquire()).toBe(true); // the app's job waits for the lock after its scan
+      const run = rebuildall(q, { wait: true, timeoutMs: 60_000 });
+      const scanned = await until('the scan listed the app', async () => {
+        const jobs = await q.rebuildQueue('local').getJobs(['waiting', 'delayed', 'active']);
+        return jobs.find((j) => j.data.app === app && j.data.containerIds !== undefined);
+      });
+      expect(scanned.data.containerIds).toEqual([first.id]);
+      // scaled up meanwhile: web.2 starts; the watcher counts its events
+      const before = Number((await q.redis.hget(q.keys.appEvents('local'), app)) ?? 0);
+      const second = await createAppContainer({ app, proc: 'web', index: 2 });
+      await until('the event counted', async () =>
+        Number((await q.redis.hget(q.keys.appEvents('local'), app)) ?? 0) > before ? true : undefined,
+      );
+      await lock.release();
+      const { result } = await run;
+      const mine = (result as RebuildallResult).results.find((r) => r.app === app);
+      expect(mine).toMatchObject({ containers: 2, configured: 2, failed: 0 });
+      expect(mine?.listeners).toEqual({
+        web: [`${await bridgeIp(first.id)}:5000`, `${await bridgeIp(second.id)}:5000`],
+      });
+    } finally {
+      await lock.release().catch(() => {});
+      await q.close();
+    }
+  });
+
+  it("keeps each host's attach record: a host detaches what it attached, whatever another host did", async () => {
+    const e = env();
+    const config = configOf(e);
+    const app = appName('twohosts');
+    const [scopeA, scopeB] = [`netq.test-host=${runId}-a`, `netq.test-host=${runId}-b`];
+    const a = await scopedContainer(app, 1, scopeA);
+    const b = await scopedContainer(app, 2, scopeB);
+    await startPool({ ...config, scopeLabel: scopeA });
+    await startPool({ ...config, hostId: 'h2', scopeLabel: scopeB });
+    const net = `netq-t${runId}-hosts`;
+    await createTestNetwork(net);
+    const q = producer(config);
+    const networksOf = async (c: Docker.Container) => Object.keys((await c.inspect()).NetworkSettings.Networks).sort();
+    try {
+      expect((await runCli(['network:set', app, 'attach-post-deploy', net, '--no-apply'], e)).code).toBe(0);
+      for (const host of ['local', 'h2']) await rebuild(q, { app, host }, { wait: true, timeoutMs: 30_000 });
+      expect(await networksOf(a)).toEqual(['bridge', net].sort());
+      expect(await networksOf(b)).toEqual(['bridge', net].sort());
+      // cleared, then applied on one host and afterwards on the other: each detaches its own container
+      expect((await runCli(['network:set', app, 'attach-post-deploy', '--no-apply'], e)).code).toBe(0);
+      await rebuild(q, { app, host: 'local' }, { wait: true, timeoutMs: 30_000 });
+      expect(await networksOf(a)).toEqual(['bridge']);
+      await rebuild(q, { app, host: 'h2' }, { wait: true, timeoutMs: 30_000 });
+      expect(await networksOf(b)).toEqual(['bridge']);
+    } finally {
+      await q.close();
+    }
+  });
+
+  it('refuses property values in Redis that network:set would refuse, before touching anything', async () => {
+    const e = env();
+    const config = configOf(e);
+    await startPool(config);
+    const app = appName('tampered');
+    const web = await createAppContainer({ app, proc: 'web', index: 1 });
+    const q = producer(config);
+    try {
+      for (const [key, value, why] of [
+        ['initial-network', `container:${web.id.slice(0, 12)}`, /is not valid \(network name must match/],
+        [
+          'static-web-listener',
+          '10.0.0.1:80\n10.6.6.6:80',
+          /is not valid \(static-web-listener: value contains control characters\)/,
+        ],
+      ] as const) {
+        await q.redis.del(`${config.prefix}:props:${app}`);
+        await q.redis.hset(`${config.prefix}:props:${app}`, key, value);
+        const res = await runCli(['network:rebuild', app], e);
+        expect(res.code, key).toBe(1);
+        expect(res.stderr, key).toMatch(new RegExp(`stored property ${key} of ${app}`));
+        expect(res.stderr, key).toMatch(why);
+      }
+      // the container was neither replaced nor moved, and nothing was stored for the app
+      const info = await web.inspect();
+      expect(info.State.Running).toBe(true);
+      expect(info.HostConfig.NetworkMode).toBe('bridge');
+      expect(await q.redis.hget(q.keys.netconfig, `${app}/local`)).toBeNull();
+    } finally {
+      await q.close();
+    }
+  });
+
+  it('writes nothing once it lost its app lock, and is retried', async () => {
+    const e = env({ NETQ_WAIT_TO_RETIRE_MS: '0' });
+    const config = configOf(e);
+    await startPool(config);
+    const app = appName('lostlock');
+    const web = await createAppContainer({ app, proc: 'web', index: 1 });
+    const q = producer(config);
+    try {
+      expect((await runCli(['network:set', app, 'bind-all-interfaces', 'true', '--no-apply'], e)).code).toBe(0);
+      const job = rebuild(q, { app, host: 'local' }, { wait: true, timeoutMs: 60_000 });
+      // while the replacement is on its way (before anything is written), the lock passes to another holder
+      await until(
+        'the replacement under way',
+        async () => {
+          const list = await docker.listContainers({ all: true, filters: { label: [`com.dokku.app-name=${app}`] } });
+          return list.some((c) => /\.netq-/.test(c.Names[0] ?? '')) ? true : undefined;
+        },
+        20_000,
+      );
+      await q.redis.set(q.keys.appLock(app), 'another-holder', 'PX', 1500);
+      const { result } = await job;
+      // the first attempt wrote nothing and was retried once the other holder's lock expired
+      const done = (await q.rebuildQueue('local').getJobs(['completed'])).find((j) => j.data.app === app);
+      expect(done?.attemptsMade).toBeGreaterThanOrEqual(1);
+      expect(done?.stacktrace?.join('\n')).toMatch(/lost the lock of .* to another holder: nothing written/);
+      expect(result).toMatchObject({ containers: 1, configured: 1, failed: 0 });
+      const now = await docker.listContainers({ filters: { label: [`com.dokku.app-name=${app}`] } });
+      expect(now).toHaveLength(1);
+      expect(now[0]?.Id).not.toBe(web.id);
+    } finally {
+      await q.close();
+    }
+  });
+});
