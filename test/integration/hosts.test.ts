@@ -1,4 +1,6 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { rebuildall, rebuildEverywhere } from '../../producers/client.js';
@@ -320,6 +322,37 @@ describe('across hosts', () => {
   });
 
   it('has a docker-compose.yml that docker-compose accepts', () => {
-    execFileSync('docker-compose', ['-f', path.join(ROOT, 'docker-compose.yml'), 'config', '-q'], { stdio: 'pipe' });
+    // Redis needs its password (scripts/compose-env generates one): without it compose refuses the file
+    expect(() =>
+      execFileSync('docker-compose', ['-f', path.join(ROOT, 'docker-compose.yml'), 'config', '-q'], {
+        stdio: 'pipe',
+        env: { PATH: process.env.PATH ?? '' },
+      }),
+    ).toThrow(/REDIS_PASSWORD/);
+    const config = execFileSync('docker-compose', ['-f', path.join(ROOT, 'docker-compose.yml'), 'config'], {
+      env: { PATH: process.env.PATH ?? '', REDIS_PASSWORD: 'pw-for-the-test' },
+    }).toString();
+    expect(config).toContain('redis://:pw-for-the-test@redis:6379');
+    expect(config).toContain('--requirepass');
+    // published on the host's loopback only, unless REDIS_BIND says otherwise
+    expect(config).toMatch(/host_ip: 127\.0\.0\.1|127\.0\.0\.1:6379:6379/);
+
+    // scripts/compose-env generates the secrets once, in a file only its owner reads
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'netq-compose-'));
+    try {
+      const file = path.join(dir, '.env');
+      const run = () =>
+        execFileSync(path.join(ROOT, 'scripts/compose-env'), {
+          env: { PATH: process.env.PATH ?? '', COMPOSE_ENV_FILE: file },
+        });
+      run();
+      const first = readFileSync(file, 'utf8');
+      expect(first).toMatch(/^REDIS_PASSWORD=[0-9a-f]{64}\nNETQ_API_TOKEN=[0-9a-f]{64}\n$/);
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      run();
+      expect(readFileSync(file, 'utf8')).toBe(first);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
