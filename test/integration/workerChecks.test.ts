@@ -184,4 +184,26 @@ describe('a worker checks for itself', () => {
       await q.close();
     }
   });
+
+  it('keeps a steady number of Redis connections over many runs (no connection per queue or per job)', async () => {
+    const e = env();
+    const config = configOf(e);
+    await startPool(config);
+    const apps = [appName('conn'), appName('conn')];
+    for (const app of apps) await createAppContainer({ app, proc: 'web', index: 1 });
+    const q = producer(config);
+    const clients = async () => (String(await q.redis.call('CLIENT', 'LIST')).match(/\n/g) ?? []).length;
+    try {
+      const once = async () => {
+        await rebuildall(q, { wait: true, timeoutMs: 30_000 });
+        for (const app of apps) await rebuild(q, { app, host: 'local' }, { wait: true, timeoutMs: 30_000 });
+      };
+      await once(); // warm-up: every queue and its event reader opened once
+      const warm = await clients();
+      for (let i = 0; i < 15; i++) await once();
+      expect(await clients()).toBeLessThanOrEqual(warm);
+    } finally {
+      await q.close();
+    }
+  });
 });
