@@ -6,12 +6,20 @@ import { coerceError } from '../../src/errors.js';
 import type { NetqQueues } from '../../src/queue.js';
 import { knownQueueNames, withDeadline } from './liveQueues.js';
 
-/** The BullMQ dashboard (bull-board) under /ui: every netq queue, the list refreshed as hosts come and go. */
+/**
+ * The BullMQ dashboard (bull-board) under /ui: every netq queue, the list refreshed as hosts come and go.
+ * `readOnly` (a server without NETQ_API_TOKEN): bull-board hides its write buttons; the writes themselves
+ * are refused by `dashboardWriteHook` (auth.ts) whatever bull-board does.
+ */
 
 export const DASHBOARD_PATH = '/ui';
 const REFRESH_MS = 2_000;
 
-export async function registerDashboard(app: FastifyInstance, queues: NetqQueues): Promise<void> {
+export async function registerDashboard(
+  app: FastifyInstance,
+  queues: NetqQueues,
+  { readOnly }: { readOnly: boolean },
+): Promise<void> {
   const serverAdapter = new FastifyAdapter();
   serverAdapter.setBasePath(DASHBOARD_PATH);
   const board = createBullBoard({
@@ -27,7 +35,7 @@ export async function registerDashboard(app: FastifyInstance, queues: NetqQueues
     checkedAt = Date.now();
     const names = await withDeadline(knownQueueNames(queues), 2_000, 'listing the known hosts');
     if (names.join(' ') === shown) return;
-    board.replaceQueues(names.map((n) => new BullMQAdapter(queues.queue(n))));
+    board.replaceQueues(names.map((n) => new BullMQAdapter(queues.queue(n), { readOnlyMode: readOnly })));
     shown = names.join(' ');
   };
 

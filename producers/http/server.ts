@@ -4,20 +4,23 @@ import { BadInputError } from '../../src/errors.js';
 import type { Logger } from '../../src/logger.js';
 import type { NetqQueues } from '../../src/queue.js';
 import { registerApiRoutes } from './apiRoutes.js';
-import { authHook } from './auth.js';
+import { authHook, dashboardWriteHook } from './auth.js';
 import { registerDashboard } from './dashboard.js';
 import { errorReply } from './errorReply.js';
 import { registerHealth } from './health.js';
+import { hostHook, hostMatcher } from './hostCheck.js';
 import { NetqMetrics, registerMetrics } from './metrics.js';
 
 /**
  * The fastify instance of `netq serve`: the JSON API under /v1, the dashboard under /ui, /metrics (all
- * three behind NETQ_API_TOKEN when it is set) and /healthz. The caller owns `queues` and closes them
- * after `app.close()`; the server closes what it opened itself (the metrics' queue events).
+ * three behind NETQ_API_TOKEN when it is set) and /healthz. Every request first passes the Host check
+ * (DNS rebinding), then the dashboard's write rule (read-only without a token, no cross-site writes),
+ * then the token. The caller owns `queues` and closes them after `app.close()`; the server closes what it
+ * opened itself (the metrics' queue events).
  */
 
 export interface ServerOptions {
-  config: Pick<Config, 'apiToken'>;
+  config: Pick<Config, 'apiToken' | 'apiListen' | 'apiAllowedHosts'>;
   queues: NetqQueues;
   logger: Logger;
 }
@@ -79,6 +82,9 @@ export async function buildServer({ config, queues, logger }: ServerOptions): Pr
     });
   });
 
+  // in this order, before any route: Host header, dashboard writes, token
+  app.addHook('onRequest', hostHook(config));
+  app.addHook('onRequest', dashboardWriteHook(config.apiToken !== undefined, hostMatcher(config)));
   if (config.apiToken !== undefined) app.addHook('onRequest', authHook(config.apiToken));
   app.setErrorHandler((err, request, reply) => errorReply(err, request, reply));
   app.setNotFoundHandler((request, reply) =>
@@ -89,7 +95,7 @@ export async function buildServer({ config, queues, logger }: ServerOptions): Pr
   registerApiRoutes(app, queues);
   const metrics = new NetqMetrics(queues, logger.child({ component: 'metrics' }));
   registerMetrics(app, metrics);
-  await registerDashboard(app, queues);
+  await registerDashboard(app, queues, { readOnly: config.apiToken === undefined });
   app.addHook('onClose', () => metrics.close());
   await metrics.start();
   await app.ready();
