@@ -1,4 +1,4 @@
-import type { NetqQueues } from '../src/queue.js';
+import { LIVE_MS, type NetqQueues } from '../src/queue.js';
 import { appsByHost } from '../src/store/networkConfigStore.js';
 import type { WorkerHealth } from '../src/types.js';
 
@@ -13,12 +13,10 @@ export interface HostInfo {
   watchers: WorkerHealth['watcher']['state'][];
 }
 
-const LIVE_MS = 15_000;
-
 /** Every host that sent a heartbeat in the last day, with its live workers and the apps stored for it. */
 export async function listHosts(queues: NetqQueues): Promise<HostInfo[]> {
   const r = queues.redis;
-  const now = Date.now();
+  const now = await queues.redisNow(); // Redis's clock, as the heartbeats'
   const flat = await r.zrangebyscore(queues.keys.hosts, now - 24 * 3600_000, '+inf', 'WITHSCORES');
   const [apps, healthRaw] = await Promise.all([appsByHost(r, queues.keys), r.hgetall(queues.keys.workerHealth)]);
   const health = Object.values(healthRaw).map((h) => JSON.parse(h) as WorkerHealth);

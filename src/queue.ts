@@ -42,6 +42,11 @@ export function netqKeys(prefix: string) {
     replacing: (host: string) => `${prefix}:replacing:${host}`,
     /** hash container id -> JSON of a replacement that failed, with its backoff (replacementFailures.ts) */
     replaceFailures: (host: string, app: string) => `${prefix}:replace-failures:${host}:${app}`,
+    /**
+     * hash app -> JSON of the app's NETQ_ON_CHANGE run on a host that failed or is under way (changeHook.ts;
+     * kept until a run succeeds), and `#failures` -> how many runs failed on the host
+     */
+    changeHook: (host: string) => `${prefix}:change-hook:${host}`,
     /** hash of a rebuildall run's progress */
     run: (runId: string) => `${prefix}:run:${runId}`,
   };
@@ -53,6 +58,18 @@ export type NetqKeys = ReturnType<typeof netqKeys>;
  * STALLED_CHECK_MS and hands them back to the queue (BullMQ's defaults are 30 s each).
  */
 export const WORKER_LOCKS = { lockDuration: 15_000, stalledInterval: 10_000 } as const;
+
+/**
+ * A host (or one of its workers) is live while its last heartbeat is under LIVE_MS old (workers beat every
+ * 5 s). Heartbeats are stamped with Redis's clock (`TIME`, workers/pool.ts) and judged by it (`redisNow`,
+ * `liveHosts`), never by a machine's own clock: a worker whose clock is off is neither reaped while alive
+ * nor kept alive when dead.
+ */
+export const LIVE_MS = 15_000;
+
+/** Redis's clock in ms since the epoch (Lua: `now` from `TIME`). */
+export const REDIS_NOW_LUA = `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
 
 /** ioredis options for a URL; BullMQ needs maxRetriesPerRequest null on worker connections. */
 export function redisOptions(extra: Partial<RedisOptions> = {}): RedisOptions {
@@ -207,9 +224,23 @@ export class NetqQueues {
     };
   }
 
-  /** Hosts with a heartbeat newer than maxAgeMs. */
-  async liveHosts(maxAgeMs = 15_000): Promise<string[]> {
-    return this.redis.zrangebyscore(this.keys.hosts, Date.now() - maxAgeMs, '+inf');
+  /**
+   * Redis's clock in ms, the one heartbeats are stamped and judged with. Read by a script on the hosts key,
+   * so that in a Cluster it is the clock of the node that holds the heartbeats.
+   */
+  async redisNow(): Promise<number> {
+    return Number(await this.redis.eval(`${REDIS_NOW_LUA}\nreturn now`, 1, this.keys.hosts));
+  }
+
+  /** Hosts whose heartbeat is newer than maxAgeMs by Redis's clock (one script: TIME, then the zset). */
+  async liveHosts(maxAgeMs = LIVE_MS): Promise<string[]> {
+    const hosts = await this.redis.eval(
+      `${REDIS_NOW_LUA}\nreturn redis.call('ZRANGEBYSCORE', KEYS[1], now - tonumber(ARGV[1]), '+inf')`,
+      1,
+      this.keys.hosts,
+      String(maxAgeMs),
+    );
+    return hosts as string[];
   }
 
   close(): Promise<void> {

@@ -3,13 +3,11 @@ import type { Config } from '../src/config.js';
 import { type RebuildJob, type ScanJob, scanJobSchema } from '../src/jobs.js';
 import type { Logger } from '../src/logger.js';
 import type { RedisClient as Redis } from '../src/queue.js';
-import { type NetqQueues, queueName, WORKER_LOCKS } from '../src/queue.js';
+import { LIVE_MS, type NetqQueues, queueName, WORKER_LOCKS } from '../src/queue.js';
 import { AppLock } from '../src/store/appLock.js';
 import { lastKnownContainers } from '../src/store/networkConfigStore.js';
 import { collectScan, type ScanResult } from './scan.js';
 
-/** A host whose last heartbeat is older than this is gone. */
-export const HOST_STALE_MS = 15_000;
 const TICK_MS = 5_000;
 const FORGET_AFTER_MS = 24 * 3600_000;
 /** how often a standalone job of a gone host looks again (it waits for the host to come back) */
@@ -49,10 +47,11 @@ export class HostReaper {
   }
 
   private async tick(): Promise<void> {
-    const now = Date.now();
+    // heartbeats carry Redis's clock: judged by it, whatever this machine's clock says
+    const now = await this.queues.redisNow();
     const keys = this.queues.keys;
     await this.redis.zremrangebyscore(keys.hosts, '-inf', now - FORGET_AFTER_MS);
-    const gone = new Set(await this.redis.zrangebyscore(keys.hosts, now - FORGET_AFTER_MS, now - HOST_STALE_MS));
+    const gone = new Set(await this.redis.zrangebyscore(keys.hosts, now - FORGET_AFTER_MS, now - LIVE_MS));
     gone.delete(this.config.hostId);
     for (const [host, r] of this.reaping) {
       if (!gone.has(host)) await this.release(host, r);
@@ -61,7 +60,7 @@ export class HostReaper {
       if (this.reaping.has(host)) continue;
       const lock = new AppLock(this.redis, `${this.queues.prefix}:reaper:${host}`, this.workerId, 3 * TICK_MS);
       if (!(await lock.acquire())) continue;
-      const reason = `no worker serves host ${host} (its last heartbeat is over ${HOST_STALE_MS / 1000} s old)`;
+      const reason = `no worker serves host ${host} (its last heartbeat is over ${LIVE_MS / 1000} s old)`;
       const base = { connection: this.redis, prefix: this.queues.prefix, concurrency: 16, ...WORKER_LOCKS };
       const workers = [
         new Worker(queueName.rebuild(host), this.rebuildGone(host, reason), base),
@@ -74,10 +73,10 @@ export class HostReaper {
     }
   }
 
-  /** True while the host has no fresh heartbeat; checked per job, since the host may be back. */
+  /** True while the host has no fresh heartbeat (by Redis's clock); checked per job, since the host may be back. */
   private async stillGone(host: string): Promise<boolean> {
-    const last = await this.redis.zscore(this.queues.keys.hosts, host);
-    return last === null || Date.now() - Number(last) >= HOST_STALE_MS;
+    const [last, now] = await Promise.all([this.redis.zscore(this.queues.keys.hosts, host), this.queues.redisNow()]);
+    return last === null || now - Number(last) >= LIVE_MS;
   }
 
   /** Leaves a job to the host's own workers, which are back. */

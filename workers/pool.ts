@@ -6,7 +6,7 @@ import { type DockerEngine, DockerodeEngine } from '../src/docker/engine.js';
 import { enqueueRebuild, enqueueRebuildall } from '../src/enqueue.js';
 import { quoteInput } from '../src/errors.js';
 import type { Logger } from '../src/logger.js';
-import { createRedis, NetqQueues, queueName, WORKER_LOCKS } from '../src/queue.js';
+import { createRedis, LIVE_MS, NetqQueues, queueName, REDIS_NOW_LUA, WORKER_LOCKS } from '../src/queue.js';
 import { ReplacementJournal } from '../src/store/replacementJournal.js';
 import type { WorkerHealth } from '../src/types.js';
 import type { WorkerContext } from './context.js';
@@ -21,6 +21,31 @@ import { summaryProcessor } from './summary.js';
 export type WorkerRole = 'rebuild' | 'scan' | 'summary' | 'control';
 const ALL_ROLES: WorkerRole[] = ['rebuild', 'scan', 'summary', 'control'];
 const HEARTBEAT_MS = 5_000;
+/** A worker-health entry whose heartbeat is older than this (its worker died without unregistering) is dropped. */
+const HEALTH_KEPT_MS = 3600_000;
+
+/**
+ * One heartbeat, stamped with Redis's clock (TIME) so that no machine's clock decides liveness (src/queue.ts
+ * LIVE_MS). KEYS: hosts, workers:<host>, worker-health. ARGV: host, workerId, the health JSON without `at`,
+ * how long a worker stays in workers:<host>, how long a worker-health entry is kept. Returns Redis's now.
+ * Also drops the worker-health entries of workers gone for over HEALTH_KEPT_MS (and unreadable ones), so
+ * the hash does not grow with every worker that was ever killed.
+ */
+const HEARTBEAT_LUA = `if redis.replicate_commands then redis.replicate_commands() end
+${REDIS_NOW_LUA}
+redis.call('ZADD', KEYS[1], now, ARGV[1])
+redis.call('ZADD', KEYS[2], now, ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - tonumber(ARGV[4]))
+redis.call('HSET', KEYS[3], ARGV[2], '{"at":' .. string.format('%.0f', now) .. ',' .. string.sub(ARGV[3], 2))
+local stale = now - tonumber(ARGV[5])
+local all = redis.call('HGETALL', KEYS[3])
+for i = 1, #all, 2 do
+  local ok, h = pcall(cjson.decode, all[i + 1])
+  if not ok or type(h) ~= 'table' or type(h.at) ~= 'number' or h.at < stale then
+    redis.call('HDEL', KEYS[3], all[i])
+  end
+end
+return now`;
 
 export interface PoolOptions {
   config: Config;
@@ -136,14 +161,20 @@ export async function startWorkerPool(opts: PoolOptions): Promise<WorkerPool> {
 
   const keys = queues.keys;
   const beat = async () => {
-    const h = health();
-    await redis
-      .multi()
-      .zadd(keys.hosts, h.at, config.hostId)
-      .zadd(keys.workers(config.hostId), h.at, workerId)
-      .zremrangebyscore(keys.workers(config.hostId), '-inf', h.at - 3 * HEARTBEAT_MS)
-      .hset(keys.workerHealth, workerId, JSON.stringify(h))
-      .exec();
+    // `at` is stamped by the script with Redis's clock, as are the two zsets
+    const { at: _, ...h } = health();
+    await redis.eval(
+      HEARTBEAT_LUA,
+      3,
+      keys.hosts,
+      keys.workers(config.hostId),
+      keys.workerHealth,
+      config.hostId,
+      workerId,
+      JSON.stringify(h),
+      String(LIVE_MS),
+      String(HEALTH_KEPT_MS),
+    );
   };
   await beat();
   // replacements a killed worker of this host left half-done: their apps' rebuilds finish or roll them back

@@ -8,7 +8,11 @@ export const registerHosts: RegisterCommand = (program, ctx) => {
     .description('list the hosts with their live workers, apps and last heartbeat')
     .addOption(formatOption())
     .action(async (flags: { format: 'text' | 'json' }) => {
-      const hosts = await withQueues(ctx.getConfig(), 30, listHosts);
+      // ages by Redis's clock, the one heartbeats are stamped with
+      const { hosts, now } = await withQueues(ctx.getConfig(), 30, async (q) => ({
+        hosts: await listHosts(q),
+        now: await q.redisNow(),
+      }));
       if (flags.format === 'json') {
         print(JSON.stringify(hosts));
         return;
@@ -24,7 +28,7 @@ export const registerHosts: RegisterCommand = (program, ctx) => {
           h.live ? 'yes' : 'no',
           String(h.workers),
           String(h.apps),
-          `${Math.round((Date.now() - h.lastHeartbeat) / 1000)}s ago`,
+          `${Math.round((now - h.lastHeartbeat) / 1000)}s ago`,
           h.watchers.join(' ') || '-',
         ]),
       ];

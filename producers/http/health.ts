@@ -1,14 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { coerceError } from '../../src/errors.js';
-import type { NetqQueues } from '../../src/queue.js';
+import { LIVE_MS, type NetqQueues } from '../../src/queue.js';
 import type { WorkerHealth } from '../../src/types.js';
 import { withDeadline } from './liveQueues.js';
 
 /** `/healthz` and the worker-health reading that /metrics shares. */
 
-/** A worker whose heartbeat is older than this is not live (the workers beat every 5 s). */
-export const LIVE_MS = 15_000;
 const REDIS_DEADLINE_MS = 2_000;
 
 const workerHealthSchema = z.object({
@@ -24,9 +22,12 @@ const workerHealthSchema = z.object({
   }),
 });
 
-/** The entries of the `worker-health` hash whose heartbeat is newer than LIVE_MS; malformed ones are skipped. */
-export async function liveWorkerHealth(queues: NetqQueues, now = Date.now()): Promise<WorkerHealth[]> {
-  const all = await queues.redis.hgetall(queues.keys.workerHealth);
+/**
+ * The entries of the `worker-health` hash whose heartbeat is newer than LIVE_MS by Redis's clock (`now`, read
+ * from Redis when not given); malformed ones are skipped.
+ */
+export async function liveWorkerHealth(queues: NetqQueues, now?: number): Promise<WorkerHealth[]> {
+  const [all, clock] = await Promise.all([queues.redis.hgetall(queues.keys.workerHealth), now ?? queues.redisNow()]);
   const live: WorkerHealth[] = [];
   for (const raw of Object.values(all)) {
     let parsed: unknown;
@@ -36,7 +37,7 @@ export async function liveWorkerHealth(queues: NetqQueues, now = Date.now()): Pr
       continue;
     }
     const r = workerHealthSchema.safeParse(parsed);
-    if (r.success && r.data.at > now - LIVE_MS) live.push(r.data);
+    if (r.success && r.data.at > clock - LIVE_MS) live.push(r.data);
   }
   return live.sort((a, b) => a.host.localeCompare(b.host) || a.workerId.localeCompare(b.workerId));
 }
@@ -61,9 +62,11 @@ export const RETIRED_HOST_MS = 3600_000;
 export async function checkHealth(queues: NetqQueues): Promise<HealthReport> {
   let workers: WorkerHealth[];
   let silent: string[];
-  const now = Date.now();
+  let now: number;
   try {
     await withDeadline(queues.redis.ping(), REDIS_DEADLINE_MS, 'redis ping');
+    // heartbeats carry Redis's clock: judged by it, not this machine's
+    now = await withDeadline(queues.redisNow(), REDIS_DEADLINE_MS, "reading Redis's clock");
     [workers, silent] = await withDeadline(
       Promise.all([
         liveWorkerHealth(queues, now),
@@ -94,10 +97,45 @@ export async function checkHealth(queues: NetqQueues): Promise<HealthReport> {
   return { ok: problems.length === 0, redis: 'ok', workers: shown, problems };
 }
 
+/** What /healthz shows to anyone, token or not. */
+export interface PublicHealth {
+  ok: boolean;
+  /** 'ok', or 'down: <why>' */
+  redis: string;
+  workers: { workerId: string; host: string; ok: boolean; watcher: WorkerHealth['watcher']['state'] }[];
+  problems: string[];
+}
+
+/** A URL (`redis://…`, `tcp://…`) in an error text: shown as `<url>`, whatever credentials or address it holds. */
+const URL_IN_TEXT = /\b[a-z][a-z0-9+.-]*:\/\/[^\s()<>"']+/gi;
+const MAX_LINE = 300;
+
+/** One line of an error text, without URLs, for a page anyone may read. */
+export function publicLine(text: string): string {
+  const line = (text.split('\n')[0] ?? '').replace(URL_IN_TEXT, '<url>');
+  return line.length > MAX_LINE ? `${line.slice(0, MAX_LINE)}…` : line;
+}
+
+/**
+ * /healthz is public (a probe has no token), so it shows what a probe and an operator on call need and
+ * nothing else: `ok`, `redis` ('ok' or 'down: <why>'), each live worker's id, host, watcher state and
+ * `ok`, and one line per problem (a host without a live worker, a watcher that is not connected, with the
+ * first line of its error). Never a job, an app, a queue or REDIS_URL: it reads no job, and URLs in error
+ * texts show as `<url>`. A worker's pid, heartbeat times and reconnect count are left to /metrics.
+ */
+export function publicHealth(report: HealthReport): PublicHealth {
+  return {
+    ok: report.ok,
+    redis: publicLine(report.redis),
+    workers: report.workers.map((w) => ({ workerId: w.workerId, host: w.host, ok: w.ok, watcher: w.watcher.state })),
+    problems: report.problems.map(publicLine),
+  };
+}
+
 export function registerHealth(app: FastifyInstance, queues: NetqQueues) {
   app.get('/healthz', { config: { public: true } }, async (request, reply) => {
     const report = await checkHealth(queues);
     if (!report.ok) request.log.warn({ problems: report.problems }, 'unhealthy');
-    return reply.code(report.ok ? 200 : 503).send(report);
+    return reply.code(report.ok ? 200 : 503).send(publicHealth(report));
   });
 }

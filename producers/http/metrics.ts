@@ -1,11 +1,12 @@
 import { type Job, type JobType, QueueEvents } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { changeHookStats } from '../../src/changeHook.js';
 import { coerceError } from '../../src/errors.js';
 import type { Logger } from '../../src/logger.js';
 import type { NetqQueues } from '../../src/queue.js';
-import { duplicateClient, type RedisClient as Redis } from '../../src/queue.js';
-import { LIVE_MS, liveWorkerHealth } from './health.js';
+import { duplicateClient, LIVE_MS, type RedisClient as Redis } from '../../src/queue.js';
+import { liveWorkerHealth } from './health.js';
 import { KNOWN_HOST_MS, knownQueueNames, withDeadline } from './liveQueues.js';
 
 /**
@@ -70,6 +71,18 @@ export class NetqMetrics {
   private readonly workersLive = new Gauge({
     name: 'netq_workers_live',
     help: 'workers of each host with a heartbeat in the last 15 s',
+    labelNames: ['host'],
+    registers: [this.registry],
+  });
+  private readonly hookFailures = new Counter({
+    name: 'netq_change_hook_failures_total',
+    help: 'NETQ_ON_CHANGE runs that failed (exit status, signal, timeout, start error) or were cut short, per host (counted in Redis)',
+    labelNames: ['host'],
+    registers: [this.registry],
+  });
+  private readonly hookPending = new Gauge({
+    name: 'netq_change_hook_pending',
+    help: 'apps whose NETQ_ON_CHANGE run failed and waits for its retry, per host',
     labelNames: ['host'],
     registers: [this.registry],
   });
@@ -157,12 +170,14 @@ export class NetqMetrics {
   private async gather(): Promise<void> {
     const names = await this.subscribe();
     const counts = await Promise.all(names.map((n) => this.queues.queue(n).getJobCounts(...STATES)));
-    const now = Date.now();
+    // heartbeats carry Redis's clock: judged by it, not this machine's
+    const now = await this.queues.redisNow();
     // every known host, so that one whose workers all died shows netq_workers_live 0
     const hosts = await this.queues.liveHosts(KNOWN_HOST_MS);
-    const [health, workers] = await Promise.all([
+    const [health, workers, hooks] = await Promise.all([
       liveWorkerHealth(this.queues, now),
       Promise.all(hosts.map((h) => this.queues.redis.zcount(this.queues.keys.workers(h), now - LIVE_MS, '+inf'))),
+      Promise.all(hosts.map((h) => changeHookStats(this.queues.redis, this.queues.keys, h, now))),
     ]);
     this.jobs.reset();
     for (const [i, queue] of names.entries()) {
@@ -170,6 +185,13 @@ export class NetqMetrics {
     }
     this.workersLive.reset();
     for (const [i, host] of hosts.entries()) this.workersLive.set({ host }, workers[i] ?? 0);
+    // the failure count lives in Redis (it survives this server): the counter is set to it on each scrape
+    this.hookFailures.reset();
+    this.hookPending.reset();
+    for (const [i, host] of hosts.entries()) {
+      this.hookFailures.inc({ host }, hooks[i]?.failures ?? 0);
+      this.hookPending.set({ host }, hooks[i]?.pending ?? 0);
+    }
     this.reconnects.reset();
     this.watcherConnected.reset();
     for (const w of health) {
