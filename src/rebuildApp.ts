@@ -1,4 +1,4 @@
-import { listenersChanged } from './changeHook.js';
+import { type ChangeHook, ChangeHookRecords, hookStateOf, settleChangeHook } from './changeHook.js';
 import type { DokkuPaths } from './config.js';
 import type { DockerEngine } from './docker/engine.js';
 import { readDokkuProperties } from './dokku/propertyFiles.js';
@@ -16,7 +16,7 @@ import type { NetqKeys, RedisClient as Redis } from './queue.js';
 import { type PendingReplacement, recoverReplacements, replaceDyno, settleReplacements } from './replaceDyno.js';
 import { type Dyno, selectDokkuDynos, selectLabelledDynos } from './selectDynos.js';
 import { writeDokkuFiles } from './store/dokkuFiles.js';
-import { writeNetworkConfig } from './store/networkConfigStore.js';
+import { type StoredNetworkConfig, writeNetworkConfig } from './store/networkConfigStore.js';
 import { mirrorProperties, readProperties } from './store/propertyStore.js';
 import { ReplacementFailures } from './store/replacementFailures.js';
 import { ReplacementJournal } from './store/replacementJournal.js';
@@ -34,8 +34,11 @@ export interface RebuildDeps {
   replace: 'auto' | 'never';
   /** how long replaced containers keep serving after the config points at their successors */
   waitToRetireMs: number;
-  /** called after the config was written when the app's listeners changed (before old containers retire) */
-  onChange?: (app: string, listeners: Record<string, string[]>) => Promise<void>;
+  /**
+   * NETQ_ON_CHANGE: run after the config was written (before old containers retire) when the app's listeners
+   * changed, and again by later rebuilds while a run failed or was cut short (src/changeHook.ts)
+   */
+  onChange?: ChangeHook;
   /** throws (LockLostError) unless the job still holds the app's lock: checked before anything is written */
   verifyLock?: () => Promise<void>;
   /** asks for another rebuild of the app later (a failed replacement's backoff, a dyno Dokku switched meanwhile) */
@@ -214,7 +217,11 @@ export async function rebuildApp(deps: RebuildDeps, app: string, knownIds?: stri
       // Dokku switched a dyno while this job ran: its next rebuild (its rename event, or this) sees the new one
       if (files.superseded.length) retryInMs = Math.min(retryInMs ?? 0, 0);
     }
-    const previous = await writeNetworkConfig(deps.redis, deps.keys, {
+    // a hook run that failed or was cut short: shown with the config until a run succeeds
+    const hookRecords = deps.onChange ? new ChangeHookRecords(deps.redis, deps.keys, deps.hostId) : undefined;
+    const hookRecord = await hookRecords?.get(app);
+    const hookShown = hookRecord ? hookStateOf(hookRecord) : undefined;
+    const config: StoredNetworkConfig = {
       app,
       host: deps.hostId,
       updatedAt: new Date().toISOString(),
@@ -222,9 +229,26 @@ export async function rebuildApp(deps: RebuildDeps, app: string, knownIds?: stri
       containers: configs,
       failures,
       applied: props,
-    });
+    };
+    const previous = await writeNetworkConfig(
+      deps.redis,
+      deps.keys,
+      hookShown ? { ...config, hook: hookShown } : config,
+    );
     written = true;
-    if (deps.onChange && listenersChanged(previous?.listeners, listeners)) await deps.onChange(app, listeners);
+    if (deps.onChange && hookRecords) {
+      const hook = await settleChangeHook({ hook: deps.onChange, records: hookRecords, now: Date.now }, app, {
+        before: previous?.listeners,
+        listeners,
+        record: hookRecord,
+        gone: previous === undefined && configs.length + failures.length === 0,
+      });
+      if (hook.retryInMs !== undefined) retryInMs = Math.min(retryInMs ?? hook.retryInMs, hook.retryInMs);
+      if (JSON.stringify(hook.state) !== JSON.stringify(hookShown)) {
+        await deps.verifyLock?.(); // the hook may have run long: write only while the app is still this job's
+        await writeNetworkConfig(deps.redis, deps.keys, hook.state ? { ...config, hook: hook.state } : config);
+      }
+    }
     // (an app with no containers and nothing attached before leaves no key: a deleted app stays gone)
     if (selection.dynos.length > 0 || previouslyAttached.length > 0) {
       await deps.redis.hset(deps.keys.attachedOn(app), deps.hostId, JSON.stringify(attachNetworks(props)));

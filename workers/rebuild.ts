@@ -1,5 +1,5 @@
 import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
-import { runChangeHook } from '../src/changeHook.js';
+import { HOOK_KILL_AFTER_MS, runChangeHook } from '../src/changeHook.js';
 import { enqueueRebuildLater, forgetPending } from '../src/enqueue.js';
 import { quoteInput } from '../src/errors.js';
 import { describeZodError, JOB, type RebuildJob, rebuildJobSchema } from '../src/jobs.js';
@@ -67,8 +67,14 @@ export function rebuildProcessor(ctx: WorkerContext) {
           waitToRetireMs: ctx.config.waitToRetireMs,
           ...(ctx.config.onChange
             ? {
-                onChange: (app: string, listeners: Record<string, string[]>) =>
-                  runChangeHook(ctx.config.onChange ?? [], { app, hostId: ctx.config.hostId, listeners }, log),
+                onChange: {
+                  run: (app: string, listeners: Record<string, string[]>) =>
+                    runChangeHook(ctx.config.onChange ?? [], { app, hostId: ctx.config.hostId, listeners }, log, {
+                      timeoutMs: ctx.config.onChangeTimeoutMs,
+                    }),
+                  // the timeout, the SIGKILL 2 s after the SIGTERM, and 2 s more for what the hook left behind
+                  budgetMs: ctx.config.onChangeTimeoutMs + 2 * HOOK_KILL_AFTER_MS,
+                },
               }
             : {}),
         },

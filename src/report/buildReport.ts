@@ -48,6 +48,13 @@ export function driftOf(computed: ComputedProperties, stored: StoredNetworkConfi
       `${stored.failures.length} container(s) failed at the last rebuild: ${stored.failures.map((f) => `${f.container}: ${f.reason}`).join('; ')}`,
     );
   }
+  if (stored.hook) {
+    const { failing, attempts, nextAt } = stored.hook;
+    problems.push(
+      `the change hook (NETQ_ON_CHANGE) has not succeeded for the current listeners: ${attempts} run(s) failed, ` +
+        `the last: ${failing}; next try at ${new Date(nextAt).toISOString()}`,
+    );
+  }
   return problems.join('; ');
 }
 

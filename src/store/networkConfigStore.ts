@@ -12,6 +12,8 @@ export interface StoredNetworkConfig {
   failures: Failure[];
   /** the computed properties this rebuild applied (the report shows a drift against them) */
   applied: ComputedProperties;
+  /** NETQ_ON_CHANGE failed for these listeners and waits for its next try (src/changeHook.ts) */
+  hook?: { failing: string; attempts: number; nextAt: number };
 }
 
 const field = (app: string, host: string) => `${app}/${host}`;
