@@ -215,7 +215,7 @@ export async function rebuildApp(deps: RebuildDeps, app: string, knownIds?: stri
     if (deps.dokku) {
       const files = await writeDokkuFiles(deps.dokku, app, configs, selection.scale ?? new Map());
       // Dokku switched a dyno while this job ran: its next rebuild (its rename event, or this) sees the new one
-      if (files.superseded.length) retryInMs = Math.min(retryInMs ?? 0, 0);
+      if (files.superseded.length) retryInMs = 0;
     }
     // a hook run that failed or was cut short: shown with the config until a run succeeds
     const hookRecords = deps.onChange ? new ChangeHookRecords(deps.redis, deps.keys, deps.hostId) : undefined;
