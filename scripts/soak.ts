@@ -394,7 +394,8 @@ async function main(): Promise<void> {
   );
   const tracker = new JobTracker((name) => queues.queue(name));
   const chaosStart = Date.now();
-  const chaosEnd = chaosStart + minutes * 60_000;
+  // the chaos lasts N minutes, and on a slow machine longer: until every kind of fault was injected once
+  let chaosEnd = chaosStart + minutes * 60_000;
   const going = () => Date.now() < chaosEnd && !interrupted;
   const producer = {
     rebuilds: 0,
@@ -582,6 +583,8 @@ async function main(): Promise<void> {
       const rec = await inject(kind, target);
       span.to = rec.healedAt;
       faults.push(rec);
+      const missing = FAULT_KINDS.filter((k) => !faults.some((f) => f.kind === k));
+      if (missing.length > 0 && chaosEnd - Date.now() < 20_000) chaosEnd = Date.now() + 20_000;
     }
   };
 

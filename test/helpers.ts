@@ -8,7 +8,7 @@ import Docker from 'dockerode';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, expect } from 'vitest';
 import { type Config, loadConfig } from '../src/config.js';
-import { DockerodeEngine } from '../src/docker/engine.js';
+import { DockerodeEngine } from '../src/docker/dockerodeEngine.js';
 import { silentLogger } from '../src/logger.js';
 import { NetqQueues } from '../src/queue.js';
 import { type PoolOptions, startWorkerPool, type WorkerPool } from '../workers/pool.js';

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
 import { dockerStatus } from '../errors.js';
+import { fixedBindings } from './containerFacts.js';
+import type { DockerCall } from './dockerCall.js';
 import type { ContainerChange, Replacement, ReplaceOptions } from './engine.js';
-import { dockerCall, fixedBindings } from './engine.js';
 
 /** A replacement's temporary name: the old name and a random `.netq-<6 hex>` suffix (events of such a name are netq's own). */
 export const tempNameFor = (name: string) => `${name}.netq-${randomBytes(3).toString('hex')}`;
@@ -92,6 +93,7 @@ export function otherNetworks(
  */
 export async function replaceContainer(
   docker: Docker,
+  dockerCall: DockerCall,
   id: string,
   change: ContainerChange,
   opts: ReplaceOptions,
@@ -106,7 +108,7 @@ export async function replaceContainer(
   try {
     await opts.onCreated?.(created.id);
   } catch (err) {
-    await created.remove({ force: true }).catch(() => {});
+    await dockerCall('container remove', () => created.remove({ force: true })).catch(() => {});
     throw err;
   }
   const stopOld = () =>
@@ -114,7 +116,7 @@ export async function replaceContainer(
       if (dockerStatus(err) !== 304 && dockerStatus(err) !== 404) throw err; // already stopped or gone
     });
   const removeNew = async () => {
-    await created.remove({ force: true }).catch((err: unknown) => {
+    await dockerCall('container remove', () => created.remove({ force: true })).catch((err: unknown) => {
       if (dockerStatus(err) !== 404) throw err;
     });
     // a handed-over port goes back to the old container
@@ -133,7 +135,7 @@ export async function replaceContainer(
     if (handOver) await stopOld();
     await dockerCall('container start', () => created.start());
     await new Promise((r) => setTimeout(r, SETTLE_MS));
-    const state = (await created.inspect()).State;
+    const state = (await dockerCall('container inspect', () => created.inspect())).State;
     if (!state.Running) {
       throw new Error(`replacement did not keep running (${state.Status}, exit code ${state.ExitCode})`);
     }

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { rebuildall } from '../../producers/client.js';
 import type { Config } from '../../src/config.js';
-import { DockerodeEngine } from '../../src/docker/engine.js';
+import { DockerodeEngine } from '../../src/docker/dockerodeEngine.js';
 import type { RebuildallResult } from '../../src/types.js';
 import {
   appName,

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { rebuildall } from '../../producers/client.js';
-import { DockerodeEngine } from '../../src/docker/engine.js';
+import { DockerodeEngine } from '../../src/docker/dockerodeEngine.js';
 import { NamespaceEngine } from '../engines.js';
 import {
   appName,

@@ -2,7 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { rebuild } from '../../producers/client.js';
-import { DockerodeEngine } from '../../src/docker/engine.js';
+import { DockerodeEngine } from '../../src/docker/dockerodeEngine.js';
 import { NamespaceEngine } from '../engines.js';
 import {
   appName,

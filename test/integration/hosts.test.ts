@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { rebuildall, rebuildEverywhere } from '../../producers/client.js';
 import type { Config } from '../../src/config.js';
-import { DockerodeEngine } from '../../src/docker/engine.js';
+import { DockerodeEngine } from '../../src/docker/dockerodeEngine.js';
 import type { RebuildallResult } from '../../src/types.js';
 import { NamespaceEngine } from '../engines.js';
 import {

@@ -1,0 +1,81 @@
+import type Docker from 'dockerode';
+import type { ContainerFacts, NetworkFacts } from '../types.js';
+
+/**
+ * The port bindings a container asked for with a fixed host port (`docker-options -p 2222:22`), by port
+ * key (`22/tcp`); those left to Docker (host port '' or '0') are not in it.
+ */
+export function fixedBindings(hostConfig: Docker.HostConfig | undefined): Docker.PortMap {
+  const requested = (hostConfig?.PortBindings ?? {}) as Record<string, Docker.PortBinding[] | null>;
+  const fixed: Docker.PortMap = {};
+  for (const [key, bindings] of Object.entries(requested)) {
+    const keep = (bindings ?? []).filter((b) => b.HostPort !== undefined && b.HostPort !== '' && b.HostPort !== '0');
+    if (keep.length > 0) fixed[key] = keep;
+  }
+  return fixed;
+}
+
+export function factsFromInspect(c: Docker.ContainerInspectInfo): ContainerFacts {
+  const networks: Record<string, string> = {};
+  const aliases: Record<string, string[]> = {};
+  for (const [name, n] of Object.entries(c.NetworkSettings?.Networks ?? {})) {
+    networks[name] = n?.IPAddress ?? '';
+    aliases[name] = n?.Aliases ?? [];
+  }
+  const published: ContainerFacts['published'] = [];
+  for (const [key, bindings] of Object.entries(c.NetworkSettings?.Ports ?? {})) {
+    if (!key.endsWith('/tcp') || !bindings) continue;
+    for (const b of bindings) {
+      if (b.HostIp.includes(':')) continue; // the IPv6 binding; the IPv4 one is the one to report
+      published.push({ port: Number.parseInt(key, 10), hostIp: b.HostIp, hostPort: Number(b.HostPort) });
+    }
+  }
+  const fixedPorts = Object.keys(fixedBindings(c.HostConfig))
+    .filter((key) => key.endsWith('/tcp'))
+    .map((key) => Number.parseInt(key, 10))
+    .sort((a, b) => a - b);
+  const env = c.Config?.Env ?? [];
+  const portLine = env.find((e) => e.startsWith('PORT='));
+  const exposedTcpPorts = Object.keys(c.Config?.ExposedPorts ?? {})
+    .filter((k) => k.endsWith('/tcp'))
+    .map((k) => Number.parseInt(k, 10))
+    .filter((n) => Number.isInteger(n) && n > 0)
+    .sort((a, b) => a - b);
+  return {
+    id: c.Id,
+    name: c.Name.replace(/^\//, ''),
+    labels: c.Config?.Labels ?? {},
+    running: c.State?.Running === true,
+    state: c.State?.Status ?? 'unknown',
+    networkMode: c.HostConfig?.NetworkMode ?? 'default',
+    networks,
+    aliases,
+    published,
+    fixedPorts,
+    ...(portLine === undefined ? {} : { portEnv: portLine.slice('PORT='.length) }),
+    exposedTcpPorts,
+    hostname: c.Config?.Hostname ?? '',
+    startedAt: c.State?.StartedAt ?? '',
+  };
+}
+
+/** What netq needs of one network, from its inspect answer. */
+export function networkFacts(n: Docker.NetworkInspectInfo): NetworkFacts {
+  const containers = Object.entries(n.Containers ?? {}).map(([id, c]) => ({
+    id,
+    name: c.Name,
+    ipv4: (c.IPv4Address ?? '').replace(/\/\d+$/, ''),
+  }));
+  return {
+    name: n.Name,
+    id: n.Id,
+    driver: n.Driver,
+    scope: n.Scope,
+    internal: n.Internal,
+    ipv6: n.EnableIPv6 === true,
+    attachable: n.Attachable,
+    labels: n.Labels ?? {},
+    containers: containers.sort((a, b) => a.name.localeCompare(b.name)),
+    created: n.Created,
+  };
+}
