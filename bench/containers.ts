@@ -3,7 +3,7 @@ import path from 'node:path';
 import Docker from 'dockerode';
 import type { DokkuPaths } from '../src/config.js';
 import { writePropertyFile } from '../src/dokku/propertyFiles.js';
-import { mapLimit } from './util.js';
+import { mapLimit } from './mapLimit.js';
 
 export const IMAGE = 'local/busybox:latest';
 export const BENCH_LABEL_KEY = 'netq.bench-run';

@@ -4,7 +4,10 @@ import type { Job } from 'bullmq';
 import type { RebuildJob } from '../src/jobs.js';
 import type { NetqQueues } from '../src/queue.js';
 import type { RebuildResult } from '../src/types.js';
+import { type BenchRun, say } from './benchRun.js';
 import { docker } from './containers.js';
+import { ms } from './format.js';
+import { interruptible, live } from './interrupt.js';
 
 /**
  * Event-to-write latency: how long after a container starts its network config is written, with nobody
@@ -38,6 +41,29 @@ interface Options {
   dokkuRoot: string;
   /** called between samples: throws when the bench is interrupted */
   live: () => void;
+}
+
+/** The measurement on the run's first apps (10 at most of the n there are), against the running worker. */
+export async function measureLatency(run: BenchRun, starts: number, n: number): Promise<LatencyResult> {
+  const latencyApps = run.apps.slice(0, Math.min(10, n)).map((a) => a.app);
+  say(`\nevent-to-write latency: ${starts} container starts over ${latencyApps.length} apps`);
+  const queues = run.queues();
+  const l = await interruptible(
+    measureEventLatency({
+      queues,
+      host: 'local',
+      label: run.label,
+      apps: latencyApps,
+      starts,
+      dokkuRoot: run.roots.netq,
+      live,
+    }),
+  );
+  say(
+    `  median ${ms(l.medianMs)} ms, p99 ${ms(l.p99Ms)} ms, min–max ${ms(l.minMs)}–${ms(l.maxMs)} ms over ${l.starts} starts`,
+  );
+  if (l.wrong) run.problem(`event latency: ${l.wrong} samples left an IP file that did not match Docker`);
+  return l;
 }
 
 const POLL_MS = 10;

@@ -1,20 +1,24 @@
 import type { Job } from 'bullmq';
-import { appNameProblem } from '../src/appName.js';
+import { assertAppName } from '../src/appName.js';
 import { redactUrl } from '../src/config.js';
 import { enqueueRebuild, enqueueRebuildall } from '../src/enqueue.js';
 import {
   BadInputError,
   JobFailedError,
   NoWorkerError,
-  quoteInput,
   RedisUnreachableError,
   WaitTimeoutError,
 } from '../src/errors.js';
-import { type NetqQueues, queueName } from '../src/queue.js';
+import { queueName } from '../src/jobs.js';
+import type { NetqQueues } from '../src/queue.js';
 import { hostsOfApp } from '../src/store/networkConfigStore.js';
+import { type RunProgress, readProgress } from '../src/store/runProgress.js';
 import type { RebuildallResult, RebuildResult } from '../src/types.js';
 
-/** Producer-side operations shared by the CLI and the HTTP API: validate, enqueue, optionally wait. */
+/**
+ * The queue side of the producers: enqueue a job and optionally wait for its result, on the right host.
+ * The commands themselves (checks, which host, what to wait for) are in producers/operations/, one per command.
+ */
 
 export interface WaitOptions {
   /** debounce: the rebuild waits this long after the latest such request (merged requests share it) */
@@ -123,17 +127,25 @@ export async function resolveHosts(queues: NetqQueues, app: string, host?: strin
   return live;
 }
 
-/** The one host for an app-level command: the one named, else where the app was seen, else the only live host. */
-export async function resolveHost(queues: NetqQueues, app: string, host?: string): Promise<string> {
+/**
+ * The one host for an app-level command: the one named, else where the app was seen, else the only live host.
+ * `hostInput` is how the caller names a host (`--host` in the CLI), for the message that asks for one.
+ */
+export async function resolveHost(
+  queues: NetqQueues,
+  app: string,
+  host?: string,
+  hostInput = '--host',
+): Promise<string> {
   if (host !== undefined) return host;
   const known = await hostsOfApp(queues.redis, queues.keys, app);
   if (known.length === 1 && known[0]) return known[0];
-  if (known.length > 1) throw new BadInputError(`app ${app} runs on ${known.join(', ')}: name one with --host`);
+  if (known.length > 1) throw new BadInputError(`app ${app} runs on ${known.join(', ')}: name one with ${hostInput}`);
   const live = await queues.liveHosts();
   if (live.length === 1 && live[0]) return live[0];
   if (live.length === 0) throw new NoWorkerError(`no netq worker is running: start one with \`netq worker\``);
   throw new BadInputError(
-    `app ${app} has not been seen on any host yet; name one with --host (live: ${live.join(', ')})`,
+    `app ${app} has not been seen on any host yet; name one with ${hostInput} (live: ${live.join(', ')})`,
   );
 }
 
@@ -142,8 +154,7 @@ export async function rebuild(
   input: { app: string; host?: string },
   opts: WaitOptions,
 ): Promise<Enqueued<RebuildResult>> {
-  const problem = appNameProblem(input.app);
-  if (problem) throw new BadInputError(`invalid app name ${quoteInput(input.app)}: ${problem}`);
+  assertAppName(input.app);
   const host = await resolveHost(queues, input.app, input.host);
   const name = queueName.rebuild(host);
   if (opts.wait) await queues.queueEvents(name);
@@ -165,42 +176,20 @@ export async function rebuildEverywhere(
   queues: NetqQueues,
   input: { app: string; host?: string },
   opts: WaitOptions,
-): Promise<{ jobIds: string[]; results?: RebuildResult[] }> {
-  const problem = appNameProblem(input.app);
-  if (problem) throw new BadInputError(`invalid app name ${quoteInput(input.app)}: ${problem}`);
+): Promise<{ hosts: string[]; jobIds: string[]; results?: RebuildResult[] }> {
+  assertAppName(input.app);
   const hosts = await resolveHosts(queues, input.app, input.host);
   const done = await Promise.all(hosts.map((host) => rebuild(queues, { app: input.app, host }, opts)));
   const jobIds = done.map((d) => d.jobId);
-  if (!opts.wait) return { jobIds };
+  if (!opts.wait) return { hosts, jobIds };
   const results = done.map((d) => d.result).filter((r): r is RebuildResult => r !== undefined);
   // looked for everywhere: report the hosts that have it, or one empty result when none has
   const found = input.host === undefined && hosts.length > 1 ? results.filter((r) => r.containers > 0) : results;
-  return { jobIds, results: found.length ? found : results.slice(0, 1) };
+  return { hosts, jobIds, results: found.length ? found : results.slice(0, 1) };
 }
 
-export interface RebuildallProgress {
-  hosts: number;
-  hostsScanned: number;
-  apps: number;
-  appsDone: number;
-  failed: number;
-}
-
-/** Reads a run's progress hash: totals per host from the scans, failures per app from the rebuilds. */
-export async function readProgress(queues: NetqQueues, runId: string, hosts: number): Promise<RebuildallProgress> {
-  const h = await queues.redis.hgetall(queues.keys.run(runId));
-  const p: RebuildallProgress = { hosts, hostsScanned: 0, apps: 0, appsDone: 0, failed: 0 };
-  for (const [k, v] of Object.entries(h)) {
-    if (k.startsWith('total:')) {
-      p.hostsScanned += 1;
-      p.apps += Number(v);
-    } else if (k.startsWith('app:')) {
-      p.appsDone += 1;
-      p.failed += Number(v);
-    }
-  }
-  return p;
-}
+/** A rebuildall's progress, as the CLI's progress bar shows it (src/store/runProgress.ts). */
+export type RebuildallProgress = RunProgress;
 
 export async function rebuildall(
   queues: NetqQueues,
@@ -216,7 +205,7 @@ export async function rebuildall(
   if (opts.onProgress) {
     const report = opts.onProgress;
     timer = setInterval(() => {
-      readProgress(queues, runId, hosts.length).then(report, () => {});
+      readProgress(queues.redis, queues.keys, runId, hosts.length).then(report, () => {});
     }, 200);
   }
   try {
@@ -227,13 +216,16 @@ export async function rebuildall(
   }
 }
 
-/** The host a host-level command (network:*) goes to: the one named, else the only live host. */
-export async function hostForCommand(queues: NetqQueues, host?: string): Promise<string> {
+/**
+ * The host a host-level command (network:*) goes to: the one named, else the only live host. `hostInput` is
+ * how the caller names a host (`--host` in the CLI), for the message that asks for one.
+ */
+export async function hostForCommand(queues: NetqQueues, host?: string, hostInput = '--host'): Promise<string> {
   if (host !== undefined) return host;
   const live = (await queues.liveHosts()).sort();
   if (live.length === 1 && live[0]) return live[0];
   if (live.length === 0) throw new NoWorkerError('no netq worker is running: start one with `netq worker`');
-  throw new BadInputError(`several hosts are live (${live.join(', ')}): name one with --host`);
+  throw new BadInputError(`several hosts are live (${live.join(', ')}): name one with ${hostInput}`);
 }
 
 /** Enqueues a control job (set-property, network:*) on a host and waits for its result. */

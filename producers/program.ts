@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { redactUrl } from '../src/config.js';
 import { registerAppLifecycle } from './commands/appLifecycle.js';
+import type { CommandContext, RegisterCommand } from './commands/commandContext.js';
 import { registerHelp, usage } from './commands/help.js';
 import { registerHosts } from './commands/hosts.js';
 import { registerNetworks } from './commands/networks.js';
@@ -8,7 +9,6 @@ import { registerRebuild } from './commands/rebuild.js';
 import { registerReport } from './commands/report.js';
 import { registerServe } from './commands/serve.js';
 import { registerSet } from './commands/set.js';
-import type { CommandContext, RegisterCommand } from './commands/shared.js';
 import { registerWorker } from './commands/worker.js';
 
 /** Every command, in the order `netq --help` lists them. */

@@ -103,7 +103,7 @@ async function dokkuWebListeners(d: DokkuPaths, app: string): Promise<string[]> 
 export async function globalReportData(src: ReportSource): Promise<ReportSection> {
   const global = src.dokku
     ? await readExactProperties(src.dokku, '--global')
-    : (await readProperties(needQueues(src).redis, needQueues(src).prefix, '--global')).global;
+    : (await readProperties(needQueues(src).redis, needQueues(src).keys, '--global')).global;
   return { title: '--global', values: globalReportValues(global) };
 }
 
@@ -116,7 +116,7 @@ export async function appReportData(
   const d = src.dokku;
   const raw = d
     ? { app: await readExactProperties(d, app), global: await readExactProperties(d, '--global') }
-    : await readProperties(needQueues(src).redis, needQueues(src).prefix, app);
+    : await readProperties(needQueues(src).redis, needQueues(src).keys, app);
   const q = opts.drift || !d ? needQueues(src) : undefined;
   const stored = q ? await readNetworkConfig(q.redis, q.keys, app) : undefined;
   // GetListeners: the static-web-listener as it is, with or without a container; else the IP/PORT files (Dokku)
@@ -163,7 +163,7 @@ export async function reportApps(src: ReportSource): Promise<string[]> {
   const d = src.dokku;
   if (!d) {
     const q = needQueues(src);
-    return knownApps(q.redis, q.prefix, q.keys.netconfig);
+    return knownApps(q.redis, q.keys);
   }
   const names = await readdir(d.root, { encoding: 'buffer' }).catch(() => [] as Buffer[]);
   const apps: string[] = [];

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { BadInputError, quoteInput } from './errors.js';
 
 /**
  * Dokku's app name rule, the legacy form (with `_`) included, as Dokku still accepts apps named so; bounded
@@ -20,4 +21,16 @@ export const appNameSchema = z
 export function appNameProblem(name: unknown): string | undefined {
   const r = appNameSchema.safeParse(name);
   return r.success ? undefined : r.error.issues[0]?.message;
+}
+
+/** The one-line message for an invalid app name (`invalid app name "x": …`), or undefined when it is valid. */
+export function invalidAppName(name: string): string | undefined {
+  const problem = appNameProblem(name);
+  return problem === undefined ? undefined : `invalid app name ${quoteInput(name)}: ${problem}`;
+}
+
+/** The app-name check of every producer: throws a BadInputError naming the problem. */
+export function assertAppName(name: string): void {
+  const message = invalidAppName(name);
+  if (message !== undefined) throw new BadInputError(message);
 }

@@ -1,8 +1,9 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
+import type { NetqKeys } from './keys.js';
 import type { Logger } from './logger.js';
-import type { NetqKeys, RedisClient as Redis } from './queue.js';
+import type { RedisClient as Redis } from './redis.js';
 
 type Listeners = Record<string, string[]>;
 

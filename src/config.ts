@@ -3,6 +3,15 @@ import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
 
+/**
+ * The defaults that code outside this module also needs (a DockerodeEngine or a Sentinel client built without a
+ * Config, as tests and tools do); every other default is in the schema below. Nothing restates them elsewhere.
+ */
+export const DEFAULTS = {
+  dockerTimeoutMs: 15_000,
+  redisSentinelName: 'mymaster',
+} as const;
+
 const hostId = z
   .string()
   .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'expected lowercase letters, digits and "-", at most 63 characters');
@@ -56,7 +65,7 @@ export const envSchema = z.object({
   NETQ_REDIS_SENTINEL_NAME: z
     .string()
     .regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected a Sentinel master name')
-    .default('mymaster')
+    .default(DEFAULTS.redisSentinelName)
     .describe('the master name Sentinel knows'),
   NETQ_REDIS_CLUSTER_NODES: z
     .string()
@@ -103,7 +112,7 @@ export const envSchema = z.object({
   NETQ_WAIT_TO_RETIRE_MS: int(0, 600_000, 2000).describe(
     "how long a replaced container keeps running after the config points at its successor (Dokku's wait-to-retire)",
   ),
-  NETQ_DOCKER_TIMEOUT_MS: int(100, 600_000, 15_000).describe(
+  NETQ_DOCKER_TIMEOUT_MS: int(100, 600_000, DEFAULTS.dockerTimeoutMs).describe(
     'how long one Docker API call may take (the event stream is open-ended and has no such limit)',
   ),
   NETQ_DEBOUNCE_MS: int(0, 60_000, 250).describe(
@@ -230,11 +239,18 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     onChangeTimeoutMs: e.NETQ_ON_CHANGE_TIMEOUT_MS,
     shutdownGraceMs: e.NETQ_SHUTDOWN_GRACE_MS,
     apiToken: e.NETQ_API_TOKEN,
-    apiListen: parseListen(e.NETQ_API_LISTEN) ?? { host: '127.0.0.1', port: 8080 },
+    apiListen: listenOf(e.NETQ_API_LISTEN),
     apiAllowedHosts:
       e.NETQ_API_ALLOWED_HOSTS === undefined ? [] : e.NETQ_API_ALLOWED_HOSTS.split(',').map((h) => h.toLowerCase()),
     logLevel: e.LOG_LEVEL,
   };
+}
+
+/** NETQ_API_LISTEN, which the schema has checked (and defaulted) already. */
+function listenOf(value: string): { host: string; port: number } {
+  const listen = parseListen(value);
+  if (!listen) throw new ConfigError([`NETQ_API_LISTEN: expected host:port, not ${JSON.stringify(value)}`]);
+  return listen;
 }
 
 /** `host:port,host:port` as a list; undefined when any entry is not host:port. */

@@ -1,19 +1,28 @@
 import { randomBytes } from 'node:crypto';
 import type { Job } from 'bullmq';
-import { JOB, type RebuildJob, rebuildJobSchema, type SummaryJob, summaryJobSchema } from './jobs.js';
-import { type NetqQueues, queueName } from './queue.js';
+import { JOB, queueName, type RebuildJob, rebuildJobSchema, type SummaryJob, summaryJobSchema } from './jobs.js';
+import type { NetqQueues } from './queue.js';
 import type { RebuildallResult, RebuildResult } from './types.js';
 
 /** Adding jobs, shared by the producers and by jobs that queue more work (a set that applies itself). */
 
-/** Returns the id of the app's rebuild that has not started yet, or numbers a new one. */
+/**
+ * Returns the id of the app's rebuild that has not started yet, or numbers a new one; and, for a debounced
+ * request that may run at once (ARGV[3] = the window in ms, else 0), whether another such request of the app
+ * came within the window (the app is in a burst), marking this one. KEYS: pending, generation, burst.
+ */
 const PENDING_OR_NEW = `
+local burst = 0
+if tonumber(ARGV[3]) > 0 then
+  burst = redis.call('exists', KEYS[3])
+  redis.call('set', KEYS[3], '1', 'PX', ARGV[3])
+end
 local id = redis.call('get', KEYS[1])
-if id then return {id, 0} end
+if id then return {id, 0, burst} end
 local n = redis.call('incr', KEYS[2])
 id = ARGV[1] .. n
 redis.call('set', KEYS[1], id, 'PX', ARGV[2])
-return {id, 1}`;
+return {id, 1, burst}`;
 const FORGET_PENDING = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 const PENDING_TTL_MS = 3_600_000;
 const MAX_WAIT_FACTOR = 4;
@@ -30,43 +39,59 @@ export async function forgetPending(queues: NetqQueues, host: string, app: strin
  * Asks for a rebuild of an app. Requests merge: while one rebuild of the app is waiting (not yet
  * started), every request gets that same job, so all its requesters get its result. Once it starts, the
  * next request makes a new job, which runs after it (the app lock) and sees the newer state.
- * `delayMs` debounces (trailing): the job waits that long after the latest debounced request, but never
- * more than MAX_WAIT_FACTOR windows after the first, so a steady stream of requests cannot starve it.
+ * `delayMs` debounces on both edges: the first request of a quiet app (none within the window before it) runs
+ * at once; a request that comes within the window of another (a burst) waits that long after the latest one,
+ * but never more than MAX_WAIT_FACTOR windows after the first, so a steady stream cannot starve it. A burst
+ * thus gives at most two runs: one at its start, one after it. A request that `canWait` (an event that gives
+ * no new address: a container stopped) always waits, and leaves the immediate run to the next one.
  */
 export async function enqueueRebuild(
   queues: NetqQueues,
   app: string,
   host: string,
-  opts: { delayMs?: number } = {},
+  opts: { delayMs?: number; canWait?: boolean } = {},
 ): Promise<Job<RebuildJob, RebuildResult>> {
   const data: RebuildJob = rebuildJobSchema.parse({ app, host });
   const key = pendingKey(queues, host, app);
   for (let tries = 0; ; tries++) {
-    const [jobId, isNew] = (await queues.redis.eval(
+    const [jobId, isNew, inBurst] = (await queues.redis.eval(
       PENDING_OR_NEW,
-      2,
+      3,
       key,
       queues.keys.generation(`${host}.${app}`),
+      queues.keys.burst(`${host}.${app}`),
       `rb.${host}.${app}.`,
       String(PENDING_TTL_MS),
-    )) as [string, number];
+      String(opts.canWait ? 0 : (opts.delayMs ?? 0)),
+    )) as [string, number, number];
+    const atOnce = !opts.delayMs || (!opts.canWait && inBurst === 0);
+    const delay = atOnce ? 0 : (opts.delayMs ?? 0);
     const job = await queues.rebuildQueue(host).add(JOB.rebuild, data, {
       ...queues.retryOptions(),
       jobId,
-      ...(opts.delayMs ? { delay: opts.delayMs } : {}),
+      ...(delay > 0 ? { delay } : {}),
     });
-    if (isNew === 1 || tries > 0) return job;
-    // A merge into a job that already finished (or vanished) would hand back an old result: start afresh.
-    const state = await job.getState();
-    if (state === 'delayed' && opts.delayMs) {
-      const deadline = job.timestamp + MAX_WAIT_FACTOR * opts.delayMs;
-      const delay = Math.min(opts.delayMs, deadline - Date.now());
-      // it may start meanwhile; then this request simply joined it in time
-      if (delay > 0) await job.changeDelay(delay).catch(() => {});
-    }
-    if (state !== 'completed' && state !== 'failed' && state !== 'unknown') return job;
+    if (isNew === 1 || tries > 0 || (await joined(job, opts.delayMs, atOnce))) return job;
     await queues.redis.eval(FORGET_PENDING, 1, key, jobId);
   }
+}
+
+/**
+ * A request merged into the app's job that has not started: debounced, it runs that job now (the first request
+ * of a quiet app) or moves it later (within the burst's bound). False when the job already finished or
+ * vanished: merging would hand back an old result, so the caller starts afresh.
+ */
+async function joined(job: Job<RebuildJob, RebuildResult>, delayMs: number | undefined, atOnce: boolean) {
+  const state = await job.getState();
+  if (state === 'delayed' && delayMs && atOnce) {
+    await job.promote().catch(() => {}); // it may have started meanwhile
+  } else if (state === 'delayed' && delayMs) {
+    const deadline = job.timestamp + MAX_WAIT_FACTOR * delayMs;
+    const delay = Math.min(delayMs, deadline - Date.now());
+    // it may start meanwhile; then this request simply joined it in time
+    if (delay > 0) await job.changeDelay(delay).catch(() => {});
+  }
+  return state !== 'completed' && state !== 'failed' && state !== 'unknown';
 }
 
 /**

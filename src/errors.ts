@@ -45,6 +45,12 @@ export class ConfigError extends BadInputError {
 /** The Docker engine did not answer (socket missing, refused, reset, timed out). */
 export class DockerUnreachableError extends NetqError {}
 
+/**
+ * A container's own problem that the engine did not answer with an error status (a replacement that did not
+ * keep running): the per-app job counts it as that container's failure, and does not retry for it.
+ */
+export class ContainerFailedError extends NetqError {}
+
 /** Redis did not answer within the allowed time. */
 export class RedisUnreachableError extends NetqError {}
 

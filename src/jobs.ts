@@ -1,9 +1,12 @@
 import { z } from 'zod';
 import { appNameSchema } from './appName.js';
+import type { RebuildallResult, RebuildResult } from './types.js';
 
 /**
- * The job contract registry: one zod schema per job name. Producers parse before they enqueue and
- * each processor parses again at its top, so a payload put into Redis by anything else gets the same checks.
+ * The job registry: for every job its name, its queue, its payload schema, its result type, and the builders
+ * and parsers of its job ids and queue names. Producers parse a payload before they enqueue it and each
+ * processor parses it again at its top (parseJobData), so a payload put into Redis by anything else gets the
+ * same checks. Nothing else builds or slices a job id or a queue name.
  */
 
 export const JOB = {
@@ -17,6 +20,55 @@ export const JOB = {
   networkInfo: 'network-info',
   networkList: 'network-list',
 } as const;
+
+/** Queue names. Jobs that touch Docker go to their host's queues; the summary queue is shared. */
+export const queueName = {
+  /** rebuild jobs (JOB.rebuild) of one host */
+  rebuild: (host: string) => `rebuild.${host}`,
+  /** a rebuildall's scan job (JOB.scan) of one host */
+  scan: (host: string) => `scan.${host}`,
+  /** set-property and network:* jobs, which need the host's Docker engine */
+  control: (host: string) => `control.${host}`,
+  /** a rebuildall's summary job (JOB.summary), the root of its tree */
+  summary: 'summary',
+} as const;
+
+export type QueueKind = 'rebuild' | 'scan' | 'control' | 'summary';
+
+/** What a queue name says: its kind and, for a host's queue, the host; undefined when it is none of netq's. */
+export function parseQueueName(name: string): { kind: QueueKind; host?: string } | undefined {
+  if (name === queueName.summary) return { kind: 'summary' };
+  const m = /^(rebuild|scan|control)\.([a-z0-9][a-z0-9-]{0,62})$/.exec(name);
+  return m ? { kind: m[1] as QueueKind, host: m[2] as string } : undefined;
+}
+
+/**
+ * Job ids inside a rebuildall run: fixed, so that a re-run adds no second job. Run ids and host ids hold no
+ * `.` (an app name may), so the parts split back without ambiguity.
+ */
+export const jobId = {
+  /** the scan of one host in a run */
+  scan: (runId: string, host: string) => `${runId}.${host}`,
+  /** the rebuild of one app on one host in a run */
+  runChild: (runId: string, host: string, app: string) => `${runId}.${host}.${app}`,
+  /** the summary of a run */
+  summary: (runId: string) => runId,
+};
+
+/** The parts of a run's scan job id, or undefined. */
+export function parseScanJobId(id: string): { runId: string; host: string } | undefined {
+  const m = /^([^.]+)\.([^.]+)$/.exec(id);
+  return m ? { runId: m[1] as string, host: m[2] as string } : undefined;
+}
+
+/** The parts of a run's rebuild job id (jobId.runChild), or undefined for an id of another kind. */
+export function parseRunChildJobId(id: string): { runId: string; host: string; app: string } | undefined {
+  const m = /^([^.]+)\.([^.]+)\.(.+)$/.exec(id);
+  return m ? { runId: m[1] as string, host: m[2] as string, app: m[3] as string } : undefined;
+}
+
+/** The job id in a BullMQ job key (`<prefix>:<queue>:<id>`), as getDependencies and failure maps give them. */
+export const jobIdOfKey = (key: string) => key.slice(key.lastIndexOf(':') + 1);
 
 export const hostIdSchema = z
   .string()
@@ -135,4 +187,33 @@ export interface SetResult {
   queue?: string;
   /** what was stored but will not work as it is (a network that does not exist yet on the host) */
   warnings?: string[];
+}
+
+/** What a scan job (one host of a rebuildall) returns to its summary. */
+export interface ScanResult {
+  host: string;
+  results: RebuildResult[];
+  /** why the host was not scanned in this run (its apps are those of its last rebuilds, all failed) */
+  unscanned?: string;
+}
+
+/** What `network:destroy` returns. */
+export interface NetworkDestroyResult {
+  network: string;
+  id: string;
+  /** false when a retry found the network already gone (the first try, or someone else, removed it) */
+  removed: boolean;
+}
+
+/** What `network:exists` returns. */
+export type NetworkExistsResult = boolean;
+
+/** The result type of each job, by job name. */
+export interface JobResults {
+  rebuild: RebuildResult;
+  scan: ScanResult;
+  summary: RebuildallResult;
+  set: SetResult;
+  'network-destroy': NetworkDestroyResult;
+  'network-exists': NetworkExistsResult;
 }

@@ -1,9 +1,11 @@
 import { stat } from 'node:fs/promises';
 import type { DokkuPaths } from './config.js';
+import { isContainerProblem } from './containerProblem.js';
 import type { ContainerChange, DockerEngine, Replacement } from './docker/engine.js';
 import { tempNameFor } from './docker/replaceContainer.js';
 import { appFolder, readContainerFile } from './dokku/dokkuState.js';
 import { coerceError, dockerStatus } from './errors.js';
+import type { Logger } from './logger.js';
 import { describeDrift } from './netconfig/bindings.js';
 import type { Dyno } from './selectDynos.js';
 import { writeFileAtomically } from './store/atomicFile.js';
@@ -13,11 +15,13 @@ import type { ContainerFacts } from './types.js';
 
 export interface ReplaceDeps {
   docker: DockerEngine;
-  journal: ReplacementJournal;
-  failures: ReplacementFailures;
+  journal: Pick<ReplacementJournal, 'record' | 'drop' | 'entries'>;
+  failures: Pick<ReplacementFailures, 'get' | 'failed' | 'forget'>;
   /** Dokku mode: the replacement ends with Dokku's books kept (CONTAINER file, names) */
   dokku: DokkuPaths | undefined;
   now: () => number;
+  /** where a replacement's failure is logged with its error (stack and cause) before it is counted */
+  log?: Logger;
 }
 
 /** A replacement that runs and waits for the config to point at it, then for its predecessor to retire. */
@@ -89,7 +93,8 @@ export async function replaceDyno(
     step: 'creating',
   };
   await deps.journal.record(entry);
-  const failed = async (reason: string): Promise<ReplaceOutcome> => {
+  const failed = async (reason: string, err?: unknown): Promise<ReplaceOutcome> => {
+    if (err !== undefined) deps.log?.warn({ err, container: f.name, change: what }, 'replacement failed: counted');
     await deps.journal.drop(entry);
     const rec = await deps.failures.failed(f.id, signature, reason, deps.now());
     return { facts: f, failure: failedReplacement(what, rec, deps.now()), retryInMs: rec.nextAt - deps.now() };
@@ -104,7 +109,10 @@ export async function replaceDyno(
       },
     });
   } catch (err) {
-    return failed(coerceError(err).message);
+    // an engine that stopped answering (or Redis) is no failure of this container: the job is retried, and
+    // its next attempt settles the journal entry left here (src/containerProblem.ts)
+    if (!isContainerProblem(err)) throw err;
+    return failed(coerceError(err).message, err);
   }
   entry = { ...entry, newId: replacement.newId, step: 'started' };
   await deps.journal.record(entry);
@@ -131,7 +139,8 @@ export async function replaceDyno(
       // container keeps the dyno, under its own name again
       await replacement.abandon();
       if (oldRenamed) await deps.docker.renameContainer(f.id, name).catch(nameTaken);
-      return failed(`could not hand the dyno over: ${coerceError(err).message}`);
+      if (!isContainerProblem(err)) throw err;
+      return failed(`could not hand the dyno over: ${coerceError(err).message}`, err);
     }
     entry = { ...entry, step: 'switched' };
     await deps.journal.record(entry);
@@ -171,6 +180,30 @@ export async function settleReplacements(
   }
 }
 
+/** Gives a container the dyno's name (unless another container holds it meanwhile) and starts it when stopped. */
+async function serveAs(deps: ReplaceDeps, c: ContainerFacts, name: string): Promise<void> {
+  // (a name another container holds meanwhile stays with it: Dokku renames by its CONTAINER files)
+  if (c.name !== name) await deps.docker.renameContainer(c.id, name).catch(nameTaken);
+  if (!c.running) await deps.docker.startContainer(c.id);
+}
+
+/** Finishes or rolls back one journalled replacement (see recoverReplacements). */
+async function settleEntry(deps: ReplaceDeps, app: string, e: JournalEntry): Promise<void> {
+  const newId = e.newId ?? (await deps.docker.inspectContainer(e.tempName))?.id;
+  const fresh = newId === undefined ? undefined : await deps.docker.inspectContainer(newId);
+  const old = await deps.docker.inspectContainer(e.oldId);
+  const current = deps.dokku ? await readContainerFile(deps.dokku, app, e.proc, e.index) : undefined;
+  const committed = fresh !== undefined && (deps.dokku ? current === fresh.id : e.step === 'switched');
+  if (committed) {
+    if (old) await deps.docker.removeContainer(old.id);
+    await serveAs(deps, fresh, e.name);
+    return;
+  }
+  if (fresh) await deps.docker.removeContainer(fresh.id);
+  // in Dokku mode the old container is the dyno's only while its CONTAINER file still names it
+  if (old && (!deps.dokku || current === old.id)) await serveAs(deps, old, e.name);
+}
+
 /**
  * Finishes or rolls back the journalled replacements of an app (a worker was killed at some step), so that
  * exactly one container serves each dyno: a switched replacement is finished (the old container removed,
@@ -180,24 +213,7 @@ export async function settleReplacements(
 export async function recoverReplacements(deps: ReplaceDeps, app: string): Promise<number> {
   const entries = await deps.journal.entries(app);
   for (const e of entries) {
-    const newId = e.newId ?? (await deps.docker.inspectContainer(e.tempName))?.id;
-    const fresh = newId === undefined ? undefined : await deps.docker.inspectContainer(newId);
-    const old = await deps.docker.inspectContainer(e.oldId);
-    const current = deps.dokku ? await readContainerFile(deps.dokku, app, e.proc, e.index) : undefined;
-    const committed = fresh !== undefined && (deps.dokku ? current === fresh.id : e.step === 'switched');
-    if (committed) {
-      if (old) await deps.docker.removeContainer(old.id);
-      if (fresh.name !== e.name) await deps.docker.renameContainer(fresh.id, e.name).catch(nameTaken);
-      if (!fresh.running) await deps.docker.startContainer(fresh.id);
-    } else {
-      if (fresh) await deps.docker.removeContainer(fresh.id);
-      // in Dokku mode the old container is the dyno's only while its CONTAINER file still names it
-      if (old && (!deps.dokku || current === old.id)) {
-        // (a name another container holds meanwhile stays with it: Dokku renames by its CONTAINER files)
-        if (old.name !== e.name) await deps.docker.renameContainer(old.id, e.name).catch(nameTaken);
-        if (!old.running) await deps.docker.startContainer(old.id);
-      }
-    }
+    await settleEntry(deps, app, e);
     await deps.journal.drop(e);
   }
   return entries.length;

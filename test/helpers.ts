@@ -12,6 +12,7 @@ import { DockerodeEngine } from '../src/docker/dockerodeEngine.js';
 import { silentLogger } from '../src/logger.js';
 import { NetqQueues } from '../src/queue.js';
 import { type PoolOptions, startWorkerPool, type WorkerPool } from '../workers/pool.js';
+import { PoolRegistry } from './support/poolRegistry.js';
 
 export const ROOT = path.resolve(import.meta.dirname, '..');
 export const IMAGE = 'local/busybox:latest';
@@ -173,12 +174,16 @@ export function useTestEnvs(opts: { docker?: boolean } = {}) {
   };
 }
 
-/** Pools started by a test; `closeAll` in afterEach closes them, and `openPools` checks none leaked. */
-const pools = new Set<WorkerPool>();
+/**
+ * Pools started by a test: `closePools` in afterEach closes them, and `openPools` counts those still open
+ * for real (a worker not closed, a watcher still running: test/support/poolRegistry.ts), so the leak check
+ * `await closePools(); expect(openPools()).toBe(0)` fails when a pool is left open.
+ */
+const pools = new PoolRegistry<WorkerPool>();
 export async function startPool(config: Config, opts: Partial<PoolOptions> = {}): Promise<WorkerPool> {
   // tests that are not about Docker events leave the watcher off, so no host rebuild runs beside them
   const pool = await startWorkerPool({ config, logger: silentLogger(), watchEvents: false, ...opts });
-  pools.add(pool);
+  pools.track(pool);
   return pool;
 }
 /**
@@ -194,10 +199,9 @@ export async function startPoolsWithDeadRebuilds(config: Config): Promise<void> 
 }
 
 export async function closePools(): Promise<void> {
-  await Promise.all([...pools].map((p) => p.close()));
-  pools.clear();
+  await pools.closeAll();
 }
-export const openPools = () => pools.size;
+export const openPools = (): number => pools.open();
 
 export function producer(config: Config): NetqQueues {
   return new NetqQueues(config);

@@ -1,7 +1,8 @@
 import type { Config } from '../src/config.js';
 import type { DockerEngine } from '../src/docker/engine.js';
 import type { Logger } from '../src/logger.js';
-import type { NetqQueues, RedisClient as Redis } from '../src/queue.js';
+import type { NetqQueues } from '../src/queue.js';
+import type { RedisClient as Redis } from '../src/redis.js';
 
 /** What every processor receives from the pool. */
 export interface WorkerContext {

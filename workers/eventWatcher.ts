@@ -13,6 +13,12 @@ const CONTAINER_EVENTS = new Set(['start', 'restart', 'die', 'destroy', 'rename'
  */
 const NOT_A_DYNO = /\.upcoming-\d+$/;
 const NETWORK_EVENTS = new Set(['connect', 'disconnect']);
+/**
+ * A container that stopped, went away or left a network gives no new address to write: its rebuild may wait
+ * for the rest of the burst (a restart's `start` and `connect` come right after its `disconnect` and `die`),
+ * and must not take the burst's immediate run.
+ */
+const CAN_WAIT = new Set(['die', 'destroy', 'disconnect']);
 
 interface DockerEvent {
   Type?: string;
@@ -25,8 +31,11 @@ export interface WatcherOptions {
   logger: Logger;
   /** `key=value`: only containers with this label count */
   scopeLabel: string | undefined;
-  /** an event concerns this app: queue a (debounced) rebuild */
-  onApp: (app: string) => Promise<void>;
+  /**
+   * an event concerns this app: queue a (debounced) rebuild; `canWait` when the event gives no new address
+   * (a container stopped or removed), so the rebuild need not run at once
+   */
+  onApp: (app: string, canWait: boolean) => Promise<void>;
   /** the stream is (re)established: events in the gap are lost, so rebuild the whole host */
   onConnect: () => Promise<void>;
 }
@@ -63,7 +72,7 @@ export class DockerEventWatcher {
     try {
       stream = await this.opts.docker.events();
     } catch (err) {
-      this.broken(coerceError(err).message);
+      this.broken(coerceError(err).message, err);
       return;
     }
     if (this.stopped) {
@@ -81,7 +90,7 @@ export class DockerEventWatcher {
       (list) => {
         for (const c of list) this.appOf.set(c.id, c.app);
       },
-      (err: unknown) => this.opts.logger.warn({ err: coerceError(err).message }, 'could not list app containers'),
+      (err: unknown) => this.opts.logger.warn({ err }, 'could not list app containers'),
     );
     let buffer = '';
     stream.on('data', (chunk: Buffer | string) => {
@@ -95,26 +104,26 @@ export class DockerEventWatcher {
       }
     });
     let ended = false;
-    const end = (why: string) => {
+    const end = (why: string, err?: Error) => {
       if (ended) return;
       ended = true;
       if (Date.now() - connectedAt > 10_000) this.delayMs = MIN_RECONNECT_MS;
-      this.broken(why);
+      this.broken(why, err);
     };
     stream.on('end', () => end('event stream ended'));
     stream.on('close', () => end('event stream closed'));
-    stream.on('error', (err: Error) => end(err.message));
+    stream.on('error', (err: Error) => end(err.message, err));
     this.safely('host rebuild on connect', this.opts.onConnect());
   }
 
-  private broken(why: string): void {
+  private broken(why: string, err?: unknown): void {
     this.stream = undefined;
     if (this.stopped) return;
     this.status.state = 'disconnected';
     this.status.lastError = why;
     const delay = this.delayMs;
     this.delayMs = Math.min(this.delayMs * 2, MAX_RECONNECT_MS);
-    this.opts.logger.warn({ err: why, retryInMs: delay }, 'docker event stream lost; reconnecting');
+    this.opts.logger.warn({ err: err ?? why, retryInMs: delay }, 'docker event stream lost; reconnecting');
     this.timer = setTimeout(() => void this.connect(), delay);
   }
 
@@ -126,22 +135,27 @@ export class DockerEventWatcher {
       return;
     }
     this.status.lastEventAt = Date.now();
+    const app = this.appOfEvent(e);
+    if (app !== undefined) this.safely(`rebuild of ${app}`, this.opts.onApp(app, CAN_WAIT.has(e.Action ?? '')));
+  }
+
+  /** The app an event is about, when it is one that can change the app's network config; else undefined. */
+  private appOfEvent(e: DockerEvent): string | undefined {
     const attrs = e.Actor?.Attributes ?? {};
-    let app: string | undefined;
-    if (e.Type === 'container' && CONTAINER_EVENTS.has(e.Action ?? '')) {
-      app = attrs[LABEL_APP];
-      if (app === undefined || attrs[LABEL_CONTAINER_TYPE] !== 'deploy' || !this.inScope(attrs)) return;
-      const name = attrs.name ?? '';
-      if (NOT_A_DYNO.test(name) || isTempName(name)) return;
-      if (e.Actor?.ID) {
-        if (e.Action === 'destroy') this.appOf.delete(e.Actor.ID);
-        else this.appOf.set(e.Actor.ID, app);
-      }
-    } else if (e.Type === 'network' && NETWORK_EVENTS.has(e.Action ?? '')) {
-      app = attrs.container ? this.appOf.get(attrs.container) : undefined;
-      if (app === undefined) return;
-    } else return;
-    this.safely(`rebuild of ${app}`, this.opts.onApp(app));
+    if (e.Type === 'network' && NETWORK_EVENTS.has(e.Action ?? '')) {
+      return attrs.container ? this.appOf.get(attrs.container) : undefined;
+    }
+    if (e.Type !== 'container' || !CONTAINER_EVENTS.has(e.Action ?? '')) return undefined;
+    const app = attrs[LABEL_APP];
+    if (app === undefined || attrs[LABEL_CONTAINER_TYPE] !== 'deploy' || !this.inScope(attrs)) return undefined;
+    const name = attrs.name ?? '';
+    if (NOT_A_DYNO.test(name) || isTempName(name)) return undefined;
+    // remembered so that the container's network events name its app
+    if (e.Actor?.ID) {
+      if (e.Action === 'destroy') this.appOf.delete(e.Actor.ID);
+      else this.appOf.set(e.Actor.ID, app);
+    }
+    return app;
   }
 
   private inScope(attrs: Record<string, string>): boolean {
@@ -151,9 +165,7 @@ export class DockerEventWatcher {
   }
 
   private safely(what: string, p: Promise<void>): void {
-    p.catch((err: unknown) =>
-      this.opts.logger.error({ err: coerceError(err).message }, `event watcher: ${what} failed`),
-    );
+    p.catch((err: unknown) => this.opts.logger.error({ err }, `event watcher: ${what} failed`));
   }
 
   stop(): void {

@@ -1,15 +1,24 @@
 import { DelayedError, Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Config } from '../src/config.js';
-import { type RebuildJob, type ScanJob, scanJobSchema } from '../src/jobs.js';
+import {
+  jobIdOfKey,
+  parseRunChildJobId,
+  queueName,
+  type RebuildJob,
+  type ScanJob,
+  type ScanResult,
+  scanJobSchema,
+} from '../src/jobs.js';
+import { KNOWN_HOST_MS, LIVE_MS } from '../src/liveness.js';
 import type { Logger } from '../src/logger.js';
-import type { RedisClient as Redis } from '../src/queue.js';
-import { LIVE_MS, type NetqQueues, queueName, WORKER_LOCKS } from '../src/queue.js';
+import { type NetqQueues, WORKER_LOCKS } from '../src/queue.js';
+import type { RedisClient as Redis } from '../src/redis.js';
 import { AppLock } from '../src/store/appLock.js';
 import { lastKnownContainers } from '../src/store/networkConfigStore.js';
-import { collectScan, type ScanResult } from './scan.js';
+import { recordScan } from '../src/store/runProgress.js';
+import { collectScan } from './scan.js';
 
 const TICK_MS = 5_000;
-const FORGET_AFTER_MS = 24 * 3600_000;
 /** how often a standalone job of a gone host looks again (it waits for the host to come back) */
 const RECHECK_MS = 5_000;
 
@@ -38,7 +47,7 @@ export class HostReaper {
   start(): void {
     this.timer = setInterval(() => {
       this.ticking ??= this.tick()
-        .catch((err: Error) => this.logger.warn({ err: err.message }, 'host reaper tick failed'))
+        .catch((err: Error) => this.logger.warn({ err }, 'host reaper tick failed'))
         .finally(() => {
           this.ticking = undefined;
         });
@@ -50,15 +59,15 @@ export class HostReaper {
     // heartbeats carry Redis's clock: judged by it, whatever this machine's clock says
     const now = await this.queues.redisNow();
     const keys = this.queues.keys;
-    await this.redis.zremrangebyscore(keys.hosts, '-inf', now - FORGET_AFTER_MS);
-    const gone = new Set(await this.redis.zrangebyscore(keys.hosts, now - FORGET_AFTER_MS, now - LIVE_MS));
+    await this.redis.zremrangebyscore(keys.hosts, '-inf', now - KNOWN_HOST_MS);
+    const gone = new Set(await this.redis.zrangebyscore(keys.hosts, now - KNOWN_HOST_MS, now - LIVE_MS));
     gone.delete(this.config.hostId);
     for (const [host, r] of this.reaping) {
       if (!gone.has(host)) await this.release(host, r);
     }
     for (const host of gone) {
       if (this.reaping.has(host)) continue;
-      const lock = new AppLock(this.redis, `${this.queues.prefix}:reaper:${host}`, this.workerId, 3 * TICK_MS);
+      const lock = new AppLock(this.redis, keys.reaperLease(host), this.workerId, 3 * TICK_MS);
       if (!(await lock.acquire())) continue;
       const reason = `no worker serves host ${host} (its last heartbeat is over ${LIVE_MS / 1000} s old)`;
       const base = { connection: this.redis, prefix: this.queues.prefix, concurrency: 16, ...WORKER_LOCKS };
@@ -66,8 +75,7 @@ export class HostReaper {
         new Worker(queueName.rebuild(host), this.rebuildGone(host, reason), base),
         new Worker(queueName.scan(host), this.scanGone(host, reason), base),
       ];
-      for (const w of workers)
-        w.on('error', (err) => this.logger.warn({ err: err.message, queue: w.name }, 'reaper worker error'));
+      for (const w of workers) w.on('error', (err) => this.logger.warn({ err, queue: w.name }, 'reaper worker error'));
       this.reaping.set(host, { workers, lock });
       this.logger.warn({ host }, 'host is gone: failing its rebuildall jobs so summaries complete');
     }
@@ -109,11 +117,7 @@ export class HostReaper {
           unscanned: `${reason}; not scanned, counted from its last rebuilds`,
         };
         await job.updateData(data);
-        await this.redis.hset(
-          this.queues.keys.run(data.runId),
-          `total:${host}`,
-          String(Object.keys(data.seen ?? {}).length),
-        );
+        await recordScan(this.redis, this.queues.keys, data.runId, host, Object.keys(data.seen ?? {}).length);
       }
       return collectScan(job, token, data);
     };
@@ -132,10 +136,10 @@ export class HostReaper {
       ...(deps.failed ?? []),
       ...Object.keys(deps.ignored ?? {}),
     ];
-    const prefix = `${scan.data.runId}.${host}.`;
     for (const key of childKeys) {
-      const id = key.slice(key.lastIndexOf(':') + 1);
-      const app = id.startsWith(prefix) ? id.slice(prefix.length) : undefined;
+      const id = jobIdOfKey(key);
+      const parts = parseRunChildJobId(id);
+      const app = parts?.runId === scan.data.runId && parts.host === host ? parts.app : undefined;
       if (app === undefined || Object.hasOwn(seen, app)) continue;
       const child = await Job.fromId<RebuildJob>(this.queues.rebuildQueue(host), id);
       seen[app] = (child?.data.containerIds ?? []).map((c) => c.slice(0, 12));

@@ -1,13 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
-import { type Job, Worker } from 'bullmq';
+import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Config } from '../src/config.js';
 import { DockerodeEngine } from '../src/docker/dockerodeEngine.js';
 import type { DockerEngine } from '../src/docker/engine.js';
 import { enqueueRebuild, enqueueRebuildall } from '../src/enqueue.js';
 import { quoteInput } from '../src/errors.js';
+import { queueName } from '../src/jobs.js';
+import { HEARTBEAT_MS, LIVE_MS, REDIS_NOW_LUA } from '../src/liveness.js';
 import type { Logger } from '../src/logger.js';
-import { createRedis, LIVE_MS, NetqQueues, queueName, REDIS_NOW_LUA, WORKER_LOCKS } from '../src/queue.js';
+import { NetqQueues, WORKER_LOCKS } from '../src/queue.js';
+import { createRedis } from '../src/redis.js';
 import { ReplacementJournal } from '../src/store/replacementJournal.js';
 import type { WorkerHealth } from '../src/types.js';
 import type { WorkerContext } from './context.js';
@@ -21,7 +24,6 @@ import { summaryProcessor } from './summary.js';
 
 export type WorkerRole = 'rebuild' | 'scan' | 'summary' | 'control';
 const ALL_ROLES: WorkerRole[] = ['rebuild', 'scan', 'summary', 'control'];
-const HEARTBEAT_MS = 5_000;
 /** A worker-health entry whose heartbeat is older than this (its worker died without unregistering) is dropped. */
 const HEALTH_KEPT_MS = 3600_000;
 
@@ -75,7 +77,7 @@ export async function startWorkerPool(opts: PoolOptions): Promise<WorkerPool> {
   const workerId = `${config.hostId}-${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const logger = opts.logger.child({ hostId: config.hostId, workerId });
   const redis = createRedis(config);
-  redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+  redis.on('error', (err) => logger.warn({ err }, 'redis connection error'));
   const queues = new NetqQueues(config, redis);
   const ctx: WorkerContext = {
     config,
@@ -87,54 +89,7 @@ export async function startWorkerPool(opts: PoolOptions): Promise<WorkerPool> {
     ...(opts.onAppWork ? { onAppWork: opts.onAppWork } : {}),
   };
   const roles = opts.roles ?? ALL_ROLES;
-  // name: BullMQ records it on each job it takes (`processedBy`), so a job tells which worker ran it
-  const base = { connection: redis, prefix: config.prefix, autorun: true, name: workerId, ...WORKER_LOCKS };
-  const workers: Worker[] = [];
-  if (roles.includes('rebuild')) {
-    workers.push(
-      new Worker(queueName.rebuild(config.hostId), failFastOnBadInput(rebuildProcessor(ctx)), {
-        ...base,
-        concurrency: config.concurrency,
-      }),
-    );
-  }
-  if (roles.includes('scan')) {
-    workers.push(
-      new Worker(queueName.scan(config.hostId), failFastOnBadInput(scanProcessor(ctx)), { ...base, concurrency: 4 }),
-    );
-  }
-  if (roles.includes('control')) {
-    workers.push(
-      new Worker(queueName.control(config.hostId), failFastOnBadInput(controlProcessor(ctx)), {
-        ...base,
-        concurrency: 4,
-      }),
-    );
-  }
-  if (roles.includes('summary')) {
-    workers.push(new Worker(queueName.summary, failFastOnBadInput(summaryProcessor(ctx)), { ...base, concurrency: 4 }));
-  }
-  for (const w of workers) {
-    w.on('error', (err) => logger.error({ err, queue: w.name }, 'worker error'));
-    w.on('failed', (job: Job | undefined, err: Error) => {
-      const final = job ? job.attemptsMade >= (job.opts.attempts ?? 1) || err.name === 'UnrecoverableError' : true;
-      logger.warn(
-        {
-          queue: w.name,
-          jobId: job?.id,
-          // a poison job's app may be anything, a megabyte of it included: clipped and quoted
-          app: clipApp((job?.data as { app?: unknown } | undefined)?.app),
-          host: config.hostId,
-          attempt: job?.attemptsMade,
-          durationMs: job?.processedOn ? Date.now() - job.processedOn : undefined,
-          final,
-          err: err.message,
-        },
-        final ? 'job failed for good' : 'job failed, will retry',
-      );
-    });
-  }
-  await Promise.all(workers.map((w) => w.waitUntilReady()));
+  const workers = createWorkers(ctx, roles);
 
   const watcher =
     opts.watchEvents === false
@@ -143,10 +98,10 @@ export async function startWorkerPool(opts: PoolOptions): Promise<WorkerPool> {
           docker: ctx.docker,
           logger: logger.child({ component: 'events' }),
           scopeLabel: config.scopeLabel,
-          onApp: async (app) => {
+          onApp: async (app, canWait) => {
             // counted first: a rebuildall job whose scan listed the app before this event lists it afresh
             await redis.hincrby(queues.keys.appEvents(config.hostId), app, 1);
-            await enqueueRebuild(queues, app, config.hostId, { delayMs: config.debounceMs });
+            await enqueueRebuild(queues, app, config.hostId, { delayMs: config.debounceMs, canWait });
           },
           onConnect: async () => {
             await enqueueRebuildall(queues, [config.hostId]);
@@ -177,21 +132,20 @@ export async function startWorkerPool(opts: PoolOptions): Promise<WorkerPool> {
       String(HEALTH_KEPT_MS),
     );
   };
-  await beat();
-  // replacements a killed worker of this host left half-done: their apps' rebuilds finish or roll them back
-  if (roles.includes('rebuild')) {
-    const journal = new ReplacementJournal(redis, keys, config.hostId);
-    const apps = [...new Set((await journal.entries()).map((e) => e.app))];
-    for (const app of apps) await enqueueRebuild(queues, app, config.hostId);
-    if (apps.length) logger.warn({ apps }, 'replacements left half-done: rebuilding their apps to settle them');
+  try {
+    await Promise.all(workers.map((w) => w.waitUntilReady()));
+    await beat();
+    if (roles.includes('rebuild')) await settleHalfDoneReplacements(ctx);
+  } catch (err) {
+    // a start that fails half-way leaves nothing behind: the workers already started would go on taking jobs
+    await Promise.allSettled(workers.map((w) => w.close(true)));
+    await queues.close();
+    throw err;
   }
   watcher?.start();
   const reaper = new HostReaper(config, queues, redis, logger.child({ component: 'reaper' }), workerId);
   reaper.start();
-  const timer = setInterval(
-    () => beat().catch((err: Error) => logger.warn({ err: err.message }, 'heartbeat failed')),
-    HEARTBEAT_MS,
-  );
+  const timer = setInterval(() => beat().catch((err: Error) => logger.warn({ err }, 'heartbeat failed')), HEARTBEAT_MS);
   timer.unref();
   logger.info({ roles, concurrency: config.concurrency }, 'worker pool started');
 
@@ -227,6 +181,67 @@ export async function startWorkerPool(opts: PoolOptions): Promise<WorkerPool> {
     return closing;
   };
   return { workerId, workers, watcher, health, close };
+}
+
+/** The BullMQ workers of the pool's roles, each job's failure logged. They start fetching jobs at once. */
+function createWorkers(ctx: WorkerContext, roles: WorkerRole[]): Worker[] {
+  const { config, redis, logger, workerId } = ctx;
+  // name: BullMQ records it on each job it takes (`processedBy`), so a job tells which worker ran it
+  const base = { connection: redis, prefix: config.prefix, autorun: true, name: workerId, ...WORKER_LOCKS };
+  const workers: Worker[] = [];
+  if (roles.includes('rebuild')) {
+    workers.push(
+      new Worker(queueName.rebuild(config.hostId), failFastOnBadInput(rebuildProcessor(ctx)), {
+        ...base,
+        concurrency: config.concurrency,
+      }),
+    );
+  }
+  if (roles.includes('scan')) {
+    workers.push(
+      new Worker(queueName.scan(config.hostId), failFastOnBadInput(scanProcessor(ctx)), { ...base, concurrency: 4 }),
+    );
+  }
+  if (roles.includes('control')) {
+    workers.push(
+      new Worker(queueName.control(config.hostId), failFastOnBadInput(controlProcessor(ctx)), {
+        ...base,
+        concurrency: 4,
+      }),
+    );
+  }
+  if (roles.includes('summary')) {
+    workers.push(new Worker(queueName.summary, failFastOnBadInput(summaryProcessor(ctx)), { ...base, concurrency: 4 }));
+  }
+  for (const w of workers) {
+    w.on('error', (err) => logger.error({ err, queue: w.name }, 'worker error'));
+    w.on('failed', (job: Job | undefined, err: Error) => {
+      const final = job ? job.attemptsMade >= (job.opts.attempts ?? 1) || err instanceof UnrecoverableError : true;
+      logger.warn(
+        {
+          queue: w.name,
+          jobId: job?.id,
+          // a poison job's app may be anything, a megabyte of it included: clipped and quoted
+          app: clipApp((job?.data as { app?: unknown } | undefined)?.app),
+          host: config.hostId,
+          attempt: job?.attemptsMade,
+          durationMs: job?.processedOn ? Date.now() - job.processedOn : undefined,
+          final,
+          err,
+        },
+        final ? 'job failed for good' : 'job failed, will retry',
+      );
+    });
+  }
+  return workers;
+}
+
+/** Replacements a killed worker of this host left half-done: their apps' rebuilds finish or roll them back. */
+async function settleHalfDoneReplacements(ctx: WorkerContext): Promise<void> {
+  const journal = new ReplacementJournal(ctx.redis, ctx.queues.keys, ctx.config.hostId);
+  const apps = [...new Set((await journal.entries()).map((e) => e.app))];
+  for (const app of apps) await enqueueRebuild(ctx.queues, app, ctx.config.hostId);
+  if (apps.length) ctx.logger.warn({ apps }, 'replacements left half-done: rebuilding their apps to settle them');
 }
 
 function clipApp(app: unknown): string | undefined {

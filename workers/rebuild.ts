@@ -1,12 +1,13 @@
-import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
+import { DelayedError, type Job } from 'bullmq';
 import { HOOK_KILL_AFTER_MS, runChangeHook } from '../src/changeHook.js';
 import { enqueueRebuildLater, forgetPending } from '../src/enqueue.js';
-import { quoteInput } from '../src/errors.js';
-import { describeZodError, JOB, type RebuildJob, rebuildJobSchema } from '../src/jobs.js';
+import { JOB, type RebuildJob, rebuildJobSchema } from '../src/jobs.js';
 import { rebuildApp } from '../src/rebuildApp.js';
 import { AppLock } from '../src/store/appLock.js';
+import { recordApp } from '../src/store/runProgress.js';
 import type { RebuildResult } from '../src/types.js';
 import type { WorkerContext } from './context.js';
+import { parseJobData } from './jobData.js';
 
 /** How long a job that finds its app locked waits before it tries again. */
 const LOCKED_RETRY_MS = 100;
@@ -21,14 +22,7 @@ async function freshEnough(ctx: WorkerContext, data: RebuildJob): Promise<string
 /** The per-app job: one app on this worker's host, never two at once for one app anywhere. */
 export function rebuildProcessor(ctx: WorkerContext) {
   return async (job: Job<RebuildJob, RebuildResult>, token?: string): Promise<RebuildResult> => {
-    if (job.name !== JOB.rebuild)
-      throw new UnrecoverableError(`unknown job name on a rebuild queue: ${quoteInput(job.name)}`);
-    const parsed = rebuildJobSchema.safeParse(job.data);
-    if (!parsed.success) throw new UnrecoverableError(`bad rebuild job: ${describeZodError(parsed.error)}`);
-    const data = parsed.data;
-    if (data.host !== ctx.config.hostId) {
-      throw new UnrecoverableError(`rebuild job for host ${data.host} reached a worker of host ${ctx.config.hostId}`);
-    }
+    const data = parseJobData(job, JOB.rebuild, rebuildJobSchema, ctx.config.hostId);
 
     const lock = new AppLock(ctx.redis, ctx.queues.keys.appLock(data.app), `${ctx.workerId}:${job.id}`);
     if (!(await lock.acquire())) {
@@ -56,7 +50,6 @@ export function rebuildProcessor(ctx: WorkerContext) {
           docker: ctx.docker,
           redis: ctx.redis,
           keys: ctx.queues.keys,
-          prefix: ctx.queues.prefix,
           hostId: ctx.config.hostId,
           dokku: ctx.config.dokku,
           verifyLock: () => lock.verify(),
@@ -65,6 +58,7 @@ export function rebuildProcessor(ctx: WorkerContext) {
           },
           replace: ctx.config.replace,
           waitToRetireMs: ctx.config.waitToRetireMs,
+          log,
           ...(ctx.config.onChange
             ? {
                 onChange: {
@@ -82,7 +76,7 @@ export function rebuildProcessor(ctx: WorkerContext) {
         known,
       );
       if (data.runId !== undefined) {
-        await ctx.redis.hset(ctx.queues.keys.run(data.runId), `app:${data.host}:${data.app}`, String(result.failed));
+        await recordApp(ctx.redis, ctx.queues.keys, data.runId, data.host, data.app, result.failed);
       }
       log.info(
         {

@@ -1,23 +1,24 @@
-import { type Job, UnrecoverableError, WaitingChildrenError } from 'bullmq';
+import { type Job, WaitingChildrenError } from 'bullmq';
 import { appNameProblem } from '../src/appName.js';
 import type { DokkuPaths } from '../src/config.js';
 import { isTempName } from '../src/docker/replaceContainer.js';
 import { dokkuApps, readContainerFiles } from '../src/dokku/dokkuState.js';
 import { quoteInput } from '../src/errors.js';
-import { clip, describeZodError, JOB, type ScanJob, scanJobSchema } from '../src/jobs.js';
+import {
+  clip,
+  JOB,
+  jobId,
+  jobIdOfKey,
+  parseRunChildJobId,
+  type ScanJob,
+  type ScanResult,
+  scanJobSchema,
+} from '../src/jobs.js';
 import type { Logger } from '../src/logger.js';
+import { recordScan } from '../src/store/runProgress.js';
 import type { RebuildResult } from '../src/types.js';
 import type { WorkerContext } from './context.js';
-
-export interface ScanResult {
-  host: string;
-  results: RebuildResult[];
-  /** why the host was not scanned in this run (its apps are those of its last rebuilds, all failed) */
-  unscanned?: string;
-}
-
-/** The job id of an app's rebuild inside a run; ids are fixed so a re-run adds no second child. */
-export const runChildId = (runId: string, host: string, app: string) => `${runId}.${host}.${app}`;
+import { parseJobData } from './jobData.js';
 
 /**
  * One per host in a rebuildall: lists the host's apps with one call, adds one rebuild child per app,
@@ -26,15 +27,7 @@ export const runChildId = (runId: string, host: string, app: string) => `${runId
  */
 export function scanProcessor(ctx: WorkerContext) {
   return async (job: Job<ScanJob, ScanResult>, token?: string): Promise<ScanResult> => {
-    if (job.name !== JOB.scan) {
-      throw new UnrecoverableError(`unknown scan job ${quoteInput(job.name)}`);
-    }
-    const parsed = scanJobSchema.safeParse(job.data);
-    if (!parsed.success) throw new UnrecoverableError(`bad scan job: ${describeZodError(parsed.error)}`);
-    let data = parsed.data;
-    if (data.host !== ctx.config.hostId) {
-      throw new UnrecoverableError(`scan job for host ${data.host} reached a worker of host ${ctx.config.hostId}`);
-    }
+    let data = parseJobData(job, JOB.scan, scanJobSchema, ctx.config.hostId);
     const log = ctx.logger.child({
       queue: job.queueName,
       jobId: job.id,
@@ -63,7 +56,7 @@ export function scanProcessor(ctx: WorkerContext) {
           },
           opts: {
             ...opts,
-            jobId: runChildId(data.runId, data.host, app),
+            jobId: jobId.runChild(data.runId, data.host, app),
             parent: { id: String(job.id), queue: job.queueQualifiedName },
             ignoreDependencyOnFailure: true,
           },
@@ -73,8 +66,7 @@ export function scanProcessor(ctx: WorkerContext) {
       // the step is stored before anything reports the scan as done, so a re-run resumes from here
       data = { ...data, step: 'waiting', seen, ...(refused.length > 0 ? { refused } : {}) };
       await job.updateData(data);
-      await ctx.redis.hset(ctx.queues.keys.run(data.runId), `total:${data.host}`, String(byApp.size));
-      await ctx.redis.expire(ctx.queues.keys.run(data.runId), 24 * 3600);
+      await recordScan(ctx.redis, ctx.queues.keys, data.runId, data.host, byApp.size);
       log.info({ apps: byApp.size, containers, durationMs: Math.round(performance.now() - started) }, 'scanned host');
     }
 
@@ -141,7 +133,6 @@ export async function collectScan(
   const values = (await job.getChildrenValues()) as Record<string, RebuildResult>;
   const failures = await job.getIgnoredChildrenFailures();
   const results: RebuildResult[] = Object.values(values);
-  const prefix = `${data.runId}.${data.host}.`;
   const allFailed = (app: string, reason: string): RebuildResult => {
     const names = data.seen?.[app] ?? [];
     return {
@@ -155,8 +146,8 @@ export async function collectScan(
     };
   };
   for (const [key, reason] of Object.entries(failures)) {
-    const jobId = key.slice(key.lastIndexOf(':') + 1);
-    results.push(allFailed(jobId.startsWith(prefix) ? jobId.slice(prefix.length) : jobId, reason || 'job failed'));
+    const id = jobIdOfKey(key);
+    results.push(allFailed(parseRunChildJobId(id)?.app ?? id, reason || 'job failed'));
   }
   // an app the scan saw (or, for an unscanned host, that the host last had) with no job result at all
   // still counts: its containers as failed

@@ -1,34 +1,29 @@
 import { type Job, UnrecoverableError } from 'bullmq';
-import { quoteInput } from '../src/errors.js';
-import { describeZodError, JOB, type SummaryJob, summaryJobSchema } from '../src/jobs.js';
+import { JOB, jobIdOfKey, parseScanJobId, type ScanResult, type SummaryJob, summaryJobSchema } from '../src/jobs.js';
 import type { RebuildallResult } from '../src/types.js';
 import type { WorkerContext } from './context.js';
-import type { ScanResult } from './scan.js';
+import { parseJobData } from './jobData.js';
 
 /** The root of a rebuildall: runs once every host's scan has finished, and adds everything up. */
 export function summaryProcessor(ctx: WorkerContext) {
   return async (job: Job<SummaryJob, RebuildallResult>): Promise<RebuildallResult> => {
-    if (job.name !== JOB.summary) {
-      throw new UnrecoverableError(`unknown summary job ${quoteInput(job.name)}`);
-    }
-    const parsed = summaryJobSchema.safeParse(job.data);
-    if (!parsed.success) throw new UnrecoverableError(`bad summary job: ${describeZodError(parsed.error)}`);
+    const data = parseJobData(job, JOB.summary, summaryJobSchema, ctx.config.hostId);
     const scans = Object.values((await job.getChildrenValues()) as Record<string, ScanResult>);
     const failed = await job.getIgnoredChildrenFailures();
     // A summary runs once every scan child has finished, one way or the other; one without them was not
     // added as the root of a rebuildall, and adding up nothing would report its hosts as all fine.
     const heard = scans.length + Object.keys(failed).length;
-    if (heard < parsed.data.hosts.length) {
+    if (heard < data.hosts.length) {
       throw new UnrecoverableError(
-        `summary of run ${parsed.data.runId} has results from ${heard} of ${parsed.data.hosts.length} hosts: it is not the root of a rebuildall`,
+        `summary of run ${data.runId} has results from ${heard} of ${data.hosts.length} hosts: it is not the root of a rebuildall`,
       );
     }
     const results = scans
       .flatMap((s) => s.results)
       .sort((a, b) => a.app.localeCompare(b.app) || a.host.localeCompare(b.host));
     const hostFailures = Object.entries(failed).map(([key, reason]) => {
-      const jobId = key.slice(key.lastIndexOf(':') + 1);
-      return { host: jobId.slice(jobId.indexOf('.') + 1), reason: reason || 'scan failed' };
+      const id = jobIdOfKey(key);
+      return { host: parseScanJobId(id)?.host ?? id, reason: reason || 'scan failed' };
     });
     for (const s of scans) if (s.unscanned !== undefined) hostFailures.push({ host: s.host, reason: s.unscanned });
     hostFailures.sort((a, b) => a.host.localeCompare(b.host));
@@ -44,7 +39,7 @@ export function summaryProcessor(ctx: WorkerContext) {
       {
         queue: job.queueName,
         jobId: job.id,
-        runId: parsed.data.runId,
+        runId: data.runId,
         apps: summary.apps,
         containers: summary.containers,
         failed: summary.failed,

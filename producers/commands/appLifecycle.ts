@@ -1,12 +1,6 @@
-import { appNameProblem } from '../../src/appName.js';
-import { BadInputError, quoteInput } from '../../src/errors.js';
-import { forgetApp, renameApp } from '../../src/store/appState.js';
-import { formatOption, print, type RegisterCommand, withQueues } from './shared.js';
-
-function checkApp(app: string): void {
-  const problem = appNameProblem(app);
-  if (problem) throw new BadInputError(`invalid app name ${quoteInput(app)}: ${problem}`);
-}
+import { forget } from '../operations/forget.js';
+import { rename } from '../operations/rename.js';
+import { formatOption, print, type RegisterCommand, withOperations } from './commandContext.js';
 
 /**
  * What Dokku's network plugin does in its `post-delete` and `post-app-rename-setup` triggers, for the
@@ -22,8 +16,7 @@ export const registerAppLifecycle: RegisterCommand = (program, ctx) => {
     .argument('<app>', 'the deleted app')
     .addOption(formatOption())
     .action(async (app: string, flags: { format: 'text' | 'json' }) => {
-      checkApp(app);
-      const forgotten = await withQueues(ctx.getConfig(), 40, (q) => forgetApp(q.redis, q.keys, q.prefix, app));
+      const { forgotten } = await withOperations(ctx.getConfig, 40, (ops) => forget(ops, { app }));
       if (flags.format === 'json') print(JSON.stringify({ app, forgotten }));
       else print(forgotten ? `-----> Forgot the network settings of ${app}` : `-----> Nothing stored for ${app}`);
     });
@@ -35,10 +28,7 @@ export const registerAppLifecycle: RegisterCommand = (program, ctx) => {
     .argument('<new-app>', 'the app after the rename')
     .addOption(formatOption())
     .action(async (from: string, to: string, flags: { format: 'text' | 'json' }) => {
-      checkApp(from);
-      checkApp(to);
-      if (from === to) throw new BadInputError(`the old and the new app name are the same (${quoteInput(from)})`);
-      const moved = await withQueues(ctx.getConfig(), 40, (q) => renameApp(q.redis, q.keys, q.prefix, from, to));
+      const { properties: moved } = await withOperations(ctx.getConfig, 40, (ops) => rename(ops, { from, to }));
       if (flags.format === 'json') print(JSON.stringify({ from, to, properties: moved }));
       else print(`-----> Moved ${moved} network ${moved === 1 ? 'property' : 'properties'} from ${from} to ${to}`);
     });

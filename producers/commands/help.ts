@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { print, type RegisterCommand } from './shared.js';
+import { print, type RegisterCommand } from './commandContext.js';
 
 /** The usage column of a command as Dokku writes it: `network:set <app> <key> (<value>...)`. */
 export function usage(cmd: Command): string {

@@ -1,5 +1,5 @@
-import { listHosts } from '../hosts.js';
-import { formatOption, print, type RegisterCommand, withQueues } from './shared.js';
+import { hosts as hostsOperation } from '../operations/hosts.js';
+import { formatOption, print, type RegisterCommand, withOperations } from './commandContext.js';
 
 /** `netq hosts`: the Docker hosts netq knows, with their live workers, apps and last heartbeat. */
 export const registerHosts: RegisterCommand = (program, ctx) => {
@@ -9,10 +9,7 @@ export const registerHosts: RegisterCommand = (program, ctx) => {
     .addOption(formatOption())
     .action(async (flags: { format: 'text' | 'json' }) => {
       // ages by Redis's clock, the one heartbeats are stamped with
-      const { hosts, now } = await withQueues(ctx.getConfig(), 30, async (q) => ({
-        hosts: await listHosts(q),
-        now: await q.redisNow(),
-      }));
+      const { hosts, now } = await withOperations(ctx.getConfig, 30, hostsOperation);
       if (flags.format === 'json') {
         print(JSON.stringify(hosts));
         return;

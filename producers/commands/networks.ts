@@ -1,32 +1,26 @@
 import { type Command, Option } from 'commander';
-import { DokkuError, ExitError, JobFailedError, quoteInput } from '../../src/errors.js';
-import {
-  describeZodError,
-  JOB,
-  type NetworkJob,
-  type NetworkListJob,
-  networkJobSchema,
-  networkListJobSchema,
-  networkNameSchema,
-} from '../../src/jobs.js';
-import type { NetqQueues } from '../../src/queue.js';
-import type { NetworkFacts } from '../../src/types.js';
-import { DOCKER_NETWORKS, type NetworkDestroyResult } from '../../workers/control/networks.js';
-import { hostForCommand, runControl } from '../client.js';
+import { DokkuError, ExitError } from '../../src/errors.js';
 import type { DokkuOutput } from '../dokkuOutput.js';
+import { goNetworkJson, goNetworkListJson, printNetworkInfo, printNetworkList } from '../format-networks.js';
+import { checkHost } from '../operations/checks.js';
+import { checkNetworkCreate, networkCreate } from '../operations/networkCreate.js';
+import { checkNetworkDestroy, networkDestroy } from '../operations/networkDestroy.js';
+import { networkExists } from '../operations/networkExists.js';
+import { networkInfo } from '../operations/networkInfo.js';
+import { requireNetworkName } from '../operations/networkJob.js';
+import { networkList } from '../operations/networkList.js';
 import {
-  dokkuNetwork,
-  goNetworkJson,
-  goNetworkListJson,
-  printNetworkInfo,
-  printNetworkList,
-  sortNetworks,
-} from '../format-networks.js';
-import { checkHost, formatOption, print, type RegisterCommand, timeoutOption, withQueues } from './shared.js';
+  formatOption,
+  HOST_INPUT,
+  print,
+  type RegisterCommand,
+  timeoutOption,
+  withOperations,
+} from './commandContext.js';
 
 /**
  * `network:create|destroy|exists|info|list` as Dokku 0.38 prints them (plugins/network/subcommands.go), run as
- * jobs on the host's control queue and answered by its worker.
+ * jobs on the host's control queue and answered by its worker (producers/operations/network*.ts).
  */
 
 interface NetworkFlags {
@@ -35,65 +29,11 @@ interface NetworkFlags {
   timeout: number;
 }
 
-/**
- * netq's own refusal of a name it will not send to a worker (Docker itself takes almost any name, `a b` too):
- * a Dokku-style failure line, exit 1, before anything is printed, asked or connected.
- */
-function refuseBadName(network: string): void {
-  const parsed = networkNameSchema.safeParse(network);
-  if (!parsed.success) {
-    throw new DokkuError(`invalid network name ${quoteInput(network)}: ${describeZodError(parsed.error)}`);
-  }
-}
-
-/** Runs one network:* job on the host's control queue and returns its result. */
-async function control<T>(q: NetqQueues, host: string, name: string, data: unknown, timeoutS: number): Promise<T> {
-  const { result } = await runControl<T>(q, host, name, data, { wait: true, timeoutMs: timeoutS * 1000 });
-  return result as T;
-}
-
-/**
- * Runs a job whose refusal Dokku reports as `<prefix>: <docker's error>`: a job the worker failed (the engine
- * refused, or the worker refused the payload) becomes a DokkuError with the worker's reason after the prefix.
- * Redis, worker and timeout failures stay netq's own.
- */
-async function controlAsDokku<T>(
-  q: NetqQueues,
-  host: string,
-  name: string,
-  data: unknown,
-  timeoutS: number,
-  prefix: string,
-): Promise<T> {
-  try {
-    return await control<T>(q, host, name, data, timeoutS);
-  } catch (err) {
-    // runControl reports a failed job as `<job name> failed: <the worker's reason>`
-    const head = `${name} failed: `;
-    if (err instanceof JobFailedError && err.message.startsWith(head)) {
-      throw new DokkuError(`${prefix}: ${err.message.slice(head.length)}`);
-    }
-    throw err;
-  }
-}
-
-async function networkJob(q: NetqQueues, network: string, flags: NetworkFlags, force?: boolean): Promise<NetworkJob> {
-  const host = await hostForCommand(q, flags.host);
-  return networkJobSchema.parse({ host, network, ...(force === undefined ? {} : { force }) });
-}
-
-/** Every network of the host, as the worker sees them. */
-async function listNetworks(q: NetqQueues, flags: NetworkFlags): Promise<NetworkFacts[]> {
-  const host = await hostForCommand(q, flags.host);
-  const data: NetworkListJob = networkListJobSchema.parse({ host });
-  return control<NetworkFacts[]>(q, host, JOB.networkList, data, flags.timeout);
-}
-
-/** The network of exactly this name, or undefined (Dokku: getNetworks()[name]). */
-async function findNetwork(q: NetqQueues, network: string, flags: NetworkFlags): Promise<NetworkFacts | undefined> {
-  const data = await networkJob(q, network, flags);
-  return (await control<NetworkFacts | null>(q, data.host, JOB.networkInfo, data, flags.timeout)) ?? undefined;
-}
+/** The operations' input common to every network command. */
+const common = (flags: NetworkFlags) => ({
+  ...(flags.host === undefined ? {} : { host: flags.host }),
+  timeoutMs: flags.timeout * 1000,
+});
 
 /** Go's fmt `isSpace` (fmt/scan.go), which Scanln uses to split words. */
 function isGoSpace(c: string): boolean {
@@ -210,25 +150,13 @@ export const registerNetworks: RegisterCommand = (program, ctx) => {
     .argument('<network>', 'network name')
     .addOption(formatOption())
     .action(async (network: string, flags: NetworkFlags) => {
-      checkHost(flags.host);
-      refuseBadName(network);
-      if (DOCKER_NETWORKS.includes(network)) {
-        throw new DokkuError(`cannot create network ${network}: it is one of Docker's own networks`);
-      }
+      const input = { network, ...common(flags) };
+      // the operation's checks, before anything is printed or connected
+      checkNetworkCreate(input, HOST_INPUT);
       const json = flags.format === 'json';
       // Dokku says so before it runs `docker network create`
       if (!json) ctx.out.info1(`Creating network ${network}`);
-      const facts = await withQueues(ctx.getConfig(), flags.timeout, async (q) => {
-        const data = await networkJob(q, network, flags);
-        return controlAsDokku<NetworkFacts>(
-          q,
-          data.host,
-          JOB.networkCreate,
-          data,
-          flags.timeout,
-          'Unable to create network',
-        );
-      });
+      const facts = await withOperations(ctx.getConfig, flags.timeout, (ops) => networkCreate(ops, input));
       if (json) print(JSON.stringify(facts));
     });
 
@@ -238,8 +166,7 @@ export const registerNetworks: RegisterCommand = (program, ctx) => {
     .option('-f, --force', 'force destroy without confirmation')
     .addOption(formatOption())
     .action(async (network: string, flags: NetworkFlags & { force?: boolean }) => {
-      checkHost(flags.host);
-      refuseBadName(network);
+      checkNetworkDestroy({ network, ...common(flags) }, HOST_INPUT);
       // `--force` after the command, `netq --force network:destroy` (Dokku's global flag), or Dokku's variable
       const force =
         flags.force === true ||
@@ -248,17 +175,9 @@ export const registerNetworks: RegisterCommand = (program, ctx) => {
       if (!force) await askForDestructiveConfirmation(ctx.out, network, 'network');
       const json = flags.format === 'json';
       if (!json) ctx.out.info1(`Destroying network ${network}`);
-      const result = await withQueues(ctx.getConfig(), flags.timeout, async (q) => {
-        const data = await networkJob(q, network, flags, force);
-        return controlAsDokku<NetworkDestroyResult>(
-          q,
-          data.host,
-          JOB.networkDestroy,
-          data,
-          flags.timeout,
-          'Unable to destroy network',
-        );
-      });
+      const result = await withOperations(ctx.getConfig, flags.timeout, (ops) =>
+        networkDestroy(ops, { network, force, ...common(flags) }),
+      );
       if (json) print(JSON.stringify(result));
     });
 
@@ -267,12 +186,11 @@ export const registerNetworks: RegisterCommand = (program, ctx) => {
     .argument('[network]', 'network name')
     .addOption(formatOption())
     .action(async (network: string | undefined, flags: NetworkFlags) => {
-      checkHost(flags.host);
-      if (network === undefined || network === '') throw new DokkuError('No network name specified');
-      refuseBadName(network);
-      const found = await withQueues(ctx.getConfig(), flags.timeout, async (q) => findNetwork(q, network, flags));
+      const found = await withOperations(ctx.getConfig, flags.timeout, (ops) =>
+        networkExists(ops, { network, ...common(flags) }),
+      );
       if (flags.format === 'json') {
-        print(JSON.stringify({ network, exists: found !== undefined }));
+        print(JSON.stringify({ network, exists: found }));
         if (!found) throw new ExitError(1);
         return;
       }
@@ -285,15 +203,15 @@ export const registerNetworks: RegisterCommand = (program, ctx) => {
     .argument('[network]', 'network name')
     .addOption(dokkuFormatOption())
     .action(async (network: string | undefined, flags: NetworkFlags) => {
-      checkHost(flags.host);
-      if (network === undefined || network === '') throw new DokkuError('No network name specified');
+      checkHost(flags.host, HOST_INPUT);
+      requireNetworkName(network);
       if (flags.format !== 'json' && flags.format !== 'text') {
         throw new DokkuError('Invalid format specified, use either text or json');
       }
-      refuseBadName(network);
-      const facts = await withQueues(ctx.getConfig(), flags.timeout, async (q) => findNetwork(q, network, flags));
-      if (!facts) throw new DokkuError('Network does not exist');
-      const n = dokkuNetwork(facts);
+      const n = await withOperations(ctx.getConfig, flags.timeout, (ops) =>
+        networkInfo(ops, { network, ...common(flags) }),
+      );
+      if (!n) throw new DokkuError('Network does not exist');
       if (flags.format === 'json') ctx.out.log(goNetworkJson(n));
       else printNetworkInfo(ctx.out, network, n);
     });
@@ -304,10 +222,10 @@ export const registerNetworks: RegisterCommand = (program, ctx) => {
     .option('--dokku-managed', 'show only dokku-managed networks')
     .addOption(new Option('--managed', 'the same as --dokku-managed').hideHelp())
     .action(async (flags: NetworkFlags & { dokkuManaged?: boolean; managed?: boolean }) => {
-      checkHost(flags.host);
-      const all = await withQueues(ctx.getConfig(), flags.timeout, async (q) => listNetworks(q, flags));
-      const managedOnly = flags.dokkuManaged === true || flags.managed === true;
-      const shown = sortNetworks(all.map(dokkuNetwork).filter((n) => !managedOnly || n.DokkuManaged));
+      const managed = flags.dokkuManaged === true || flags.managed === true;
+      const shown = await withOperations(ctx.getConfig, flags.timeout, (ops) =>
+        networkList(ops, { managed, ...common(flags) }),
+      );
       if (flags.format === 'json') ctx.out.log(goNetworkListJson(shown));
       else printNetworkList(ctx.out, shown);
     });

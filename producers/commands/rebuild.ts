@@ -1,28 +1,16 @@
-import { appNameProblem } from '../../src/appName.js';
-import { BadInputError, ExitError, quoteInput } from '../../src/errors.js';
-import type { RebuildResult } from '../../src/types.js';
-import { rebuildall, rebuildEverywhere } from '../client.js';
+import { ExitError } from '../../src/errors.js';
 import { exitCodeOf, formatRebuild, formatRebuildall } from '../format.js';
+import { failedOf, rebuild, rebuildAnswer } from '../operations/rebuild.js';
+import { rebuildall } from '../operations/rebuildall.js';
 import { rebuildallProgressBar } from '../progress.js';
 import {
-  checkHost,
   formatOption,
   print,
   type RegisterCommand,
   timeoutOption,
   type WaitFlags,
-  withQueues,
-} from './shared.js';
-
-function combine(app: string, results: RebuildResult[]) {
-  return {
-    app,
-    containers: results.reduce((n, r) => n + r.containers, 0),
-    configured: results.reduce((n, r) => n + r.configured, 0),
-    failed: results.reduce((n, r) => n + r.failed, 0),
-    results,
-  };
-}
+  withOperations,
+} from './commandContext.js';
 
 /** `network:rebuild <app>` and `network:rebuildall`: exit with the number of failed containers (255 at most). */
 export const registerRebuild: RegisterCommand = (program, ctx) => {
@@ -35,37 +23,29 @@ export const registerRebuild: RegisterCommand = (program, ctx) => {
     .addOption(formatOption())
     .addOption(timeoutOption())
     .action(async (app: string, flags: WaitFlags & { host?: string }) => {
-      const problem = appNameProblem(app);
-      if (problem) throw new BadInputError(`invalid app name ${quoteInput(app)}: ${problem}`);
-      checkHost(flags.host);
-      const config = ctx.getConfig();
-      const { jobIds, results } = await withQueues(config, flags.timeout, (q) =>
-        rebuildEverywhere(
-          q,
-          { app, ...(flags.host ? { host: flags.host } : {}) },
-          {
-            wait: flags.wait,
-            timeoutMs: flags.timeout * 1000,
-            // --no-wait requests come from deploy hooks in bursts: debounce them like Docker events
-            ...(flags.wait ? {} : { delayMs: config.debounceMs }),
-            onNoWorker: (host) =>
-              process.stderr.write(
-                ` !     no netq worker serves host ${host} right now: the rebuild waits for one (--timeout ${flags.timeout} s)\n`,
-              ),
-          },
-        ),
+      const { jobs, results } = await withOperations(ctx.getConfig, flags.timeout, (ops) =>
+        rebuild(ops, {
+          app,
+          ...(flags.host === undefined ? {} : { host: flags.host }),
+          wait: flags.wait,
+          timeoutMs: flags.timeout * 1000,
+          // --no-wait requests come from deploy hooks in bursts: debounce them like Docker events
+          debounce: !flags.wait,
+          onNoWorker: (host) =>
+            process.stderr.write(
+              ` !     no netq worker serves host ${host} right now: the rebuild waits for one (--timeout ${flags.timeout} s)\n`,
+            ),
+        }),
       );
       if (!results) {
+        const jobIds = jobs.map((j) => j.jobId);
         print(flags.format === 'json' ? JSON.stringify({ jobIds }) : jobIds.join('\n'));
         return;
       }
-      const failed = results.reduce((n, r) => n + r.failed, 0);
-      if (flags.format === 'json') {
-        // one host: the rebuild object; several: their sum with one object per host
-        const [only] = results;
-        print(JSON.stringify(results.length === 1 && only ? only : combine(app, results)));
-      } else ctx.out.lines(results.map(formatRebuild).join('\n'));
-      const code = exitCodeOf(failed);
+      // one host: the rebuild object; several: their sum with one object per host
+      if (flags.format === 'json') print(JSON.stringify(rebuildAnswer(app, results)));
+      else ctx.out.lines(results.map(formatRebuild).join('\n'));
+      const code = exitCodeOf(failedOf(results));
       if (code) throw new ExitError(code);
     });
 
@@ -76,10 +56,9 @@ export const registerRebuild: RegisterCommand = (program, ctx) => {
     .addOption(formatOption())
     .addOption(timeoutOption())
     .action(async (flags: WaitFlags) => {
-      const config = ctx.getConfig();
       const bar = flags.wait ? rebuildallProgressBar() : undefined;
-      const { jobId, result } = await withQueues(config, flags.timeout, (q) =>
-        rebuildall(q, {
+      const { jobId, result } = await withOperations(ctx.getConfig, flags.timeout, (ops) =>
+        rebuildall(ops, {
           wait: flags.wait,
           timeoutMs: flags.timeout * 1000,
           ...(bar ? { onProgress: (p) => bar.update(p) } : {}),

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { DokkuError, ExitError } from '../../src/errors.js';
-import type { NetqQueues } from '../../src/queue.js';
 import {
   APP_REPORT_FLAGS,
   DRIFT_FLAG,
@@ -13,8 +12,9 @@ import {
   reportStdout,
   toBytes,
 } from '../../src/report/buildReport.js';
-import { appReportData, globalReportData, type ReportSource, reportApps, verifyReportApp } from '../reportData.js';
-import { type RegisterCommand, withQueues } from './shared.js';
+import { report } from '../operations/report.js';
+import type { ReportSection } from '../reportData.js';
+import { type RegisterCommand, withOperations } from './commandContext.js';
 
 /**
  * `network:report [<app>|--global] [--format stdout|json] [<flag>]`, byte for byte as Dokku 0.38 prints it
@@ -124,15 +124,11 @@ export const registerReport: RegisterCommand = (program, ctx) => {
       const infoFlag = parsed.infoFlags[0] ?? '';
       const format = asked === '' || asked === 'text' ? 'stdout' : asked;
 
-      const config = ctx.getConfig();
       const drift = format === JSON_BY_APP || (infoFlag === DRIFT_FLAG && app !== '--global');
-      const report = (queues?: NetqQueues) =>
-        commandReport({ queues, dokku: config.dokku }, app, format, infoFlag, drift, ctx.out.quiet);
-      // a named app is checked first, as Dokku does, before anything connects
-      if (app !== '' && app !== '--global') await verifyReportApp({ dokku: config.dokku }, app);
-      // in Dokku mode the report reads Dokku's files only: Redis only for netq's drift
-      if (config.dokku && !drift) await report();
-      else await withQueues(config, 30, report);
+      const target = app === '--global' ? { global: true } : app === '' ? {} : { app };
+      await withOperations(ctx.getConfig, 30, (ops) =>
+        commandReport(report(ops, { ...target, drift }), format, infoFlag, ctx.out.quiet),
+      );
     });
 };
 
@@ -140,40 +136,36 @@ const write = (text: string) => process.stdout.write(toBytes(text));
 
 /** CommandReport: one app, `--global`, or every app in turn (stopping at the first error, as Dokku does). */
 async function commandReport(
-  src: ReportSource,
-  app: string,
+  sections: AsyncIterable<ReportSection>,
   format: string,
   infoFlag: string,
-  drift: boolean,
   quiet: boolean,
 ): Promise<void> {
-  const apps = app === '' ? await reportApps(src) : [app];
-  if (apps.length === 0) {
+  let apps = 0;
+  const byApp: Record<string, Record<string, string>> = {};
+  for await (const section of sections) {
+    apps += 1;
+    const out = reportSingleApp(section, format, infoFlag, quiet);
+    if (typeof out === 'string') write(out);
+    else byApp[section.title] = out;
+  }
+  if (apps === 0) {
     // DokkuApps' NoAppsExist: a warning, exit 0
     process.stderr.write(" !     You haven't deployed any applications yet\n");
     return;
-  }
-  const byApp: Record<string, Record<string, string>> = {};
-  for (const a of apps) {
-    const out = await reportSingleApp(src, a, format, infoFlag, drift, quiet);
-    if (typeof out === 'string') write(out);
-    else byApp[a] = out;
   }
   if (format === JSON_BY_APP) write(`${goJson(byApp)}\n`);
 }
 
 /** report.go ReportSingleApp, then common.ReportSingleApp: what one app (or `--global`) prints. */
-async function reportSingleApp(
-  src: ReportSource,
-  app: string,
+function reportSingleApp(
+  section: ReportSection,
   format: string,
   infoFlag: string,
-  drift: boolean,
   quiet: boolean,
-): Promise<string | Record<string, string>> {
+): string | Record<string, string> {
+  const app = section.title;
   const global = app === '--global';
-  if (!global) await verifyReportApp(src, app);
-  const section = global ? await globalReportData(src) : await appReportData(src, app, { drift });
   const validFlags: readonly string[] = global ? GLOBAL_REPORT_FLAGS : APP_REPORT_FLAGS;
   // CollectReport: with an info flag, only that flag's value (none for an unknown flag)
   const values: ReportValues = {};

@@ -3,7 +3,7 @@ import { BadInputError, coerceError, NetqError } from '../../src/errors.js';
 import { createLogger } from '../../src/logger.js';
 import { NetqQueues } from '../../src/queue.js';
 import { listenProblem } from '../http/auth.js';
-import type { RegisterCommand } from './shared.js';
+import type { RegisterCommand } from './commandContext.js';
 
 const CLOSE_DEADLINE_MS = 30_000;
 

@@ -1,5 +1,5 @@
 import { createLogger } from '../../src/logger.js';
-import type { RegisterCommand } from './shared.js';
+import type { RegisterCommand } from './commandContext.js';
 
 /** `netq worker`: serve this host's queues until SIGTERM/SIGINT; a second signal exits at once. */
 export const registerWorker: RegisterCommand = (program, ctx) => {

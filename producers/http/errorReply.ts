@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import {
+  AppDoesNotExistError,
   BadInputError,
   coerceError,
   JobFailedError,
@@ -10,11 +11,12 @@ import {
 } from '../../src/errors.js';
 
 /**
- * netq's errors as HTTP statuses, matched by class: bad input 400, a job the worker failed for good 422
- * (it refused the input, or its retries ran out; the reason is in the message), no worker or no Redis
- * 503, a wait that timed out 504 (the job stays queued). Anything else is a 500 that is logged.
+ * netq's errors as HTTP statuses, matched by class: an app Dokku does not have 404, bad input 400, a job the
+ * worker failed for good 422 (it refused the input, or its retries ran out; the reason is in the message), no
+ * worker or no Redis 503, a wait that timed out 504 (the job stays queued). Anything else is a 500 that is logged.
  */
 export function statusOf(err: Error): number {
+  if (err instanceof AppDoesNotExistError) return 404;
   if (err instanceof BadInputError) return 400;
   if (err instanceof JobFailedError) return 422;
   if (err instanceof NoWorkerError || err instanceof RedisUnreachableError) return 503;

@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { coerceError } from '../../src/errors.js';
-import { LIVE_MS, type NetqQueues } from '../../src/queue.js';
+import { LIVE_MS } from '../../src/liveness.js';
+import type { NetqQueues } from '../../src/queue.js';
 import type { WorkerHealth } from '../../src/types.js';
 import { withDeadline } from './liveQueues.js';
 

@@ -1,53 +1,109 @@
 import { z } from 'zod';
-import { appNameProblem } from '../../src/appName.js';
-import { BadInputError } from '../../src/errors.js';
-import { hostIdSchema } from '../../src/jobs.js';
-import type { WaitOptions } from '../client.js';
+import { APP_NAME_PATTERN, invalidAppName } from '../../src/appName.js';
+import { quoteInput } from '../../src/errors.js';
+import { describeZodError, hostIdSchema, networkNameSchema } from '../../src/jobs.js';
 
 /**
- * Request input: zod schemas for params, query and body, and one parse that turns any problem into a
- * BadInputError (400) with one line naming the field, before anything touches Redis.
+ * The zod schemas of the requests: path parameters, query strings and JSON bodies. Fastify checks every
+ * request against its route's schemas before the route runs (so bad input touches no Redis and queues
+ * nothing), validationError.ts words the first problem as one line naming the field, and the OpenAPI
+ * document (/openapi.json) is generated from these same schemas.
  */
 
 const DEFAULT_TIMEOUT_S = 600;
 
-const boolish = z.union(
-  [z.boolean(), z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')],
-  {
+const boolish = z
+  .union([z.boolean(), z.enum(['true', 'false', '1', '0'], { error: 'expected true or false' })], {
     error: 'expected true or false',
-  },
-);
+  })
+  .transform((v) => v === true || v === 'true' || v === '1')
+  .meta({ description: 'true or false (also "1" or "0" in a query string)' });
 const seconds = z
-  .union(
-    [
-      z.number(),
-      z
-        .string()
-        .regex(/^\d+(\.\d+)?$/)
-        .transform(Number),
-    ],
-    { error: 'expected a number of seconds' },
-  )
+  .union([z.number(), z.string().regex(/^\d+(\.\d+)?$/, 'expected a number of seconds')], {
+    error: 'expected a number of seconds',
+  })
+  .transform(Number)
   .pipe(z.number().gt(0, 'expected more than 0 seconds').max(86_400, 'expected at most 86400 seconds'));
 
-/** `wait` (default true) and `timeout` (seconds, default 600), in the query string or the JSON body. */
-const waitFields = { wait: boolish.optional(), timeout: seconds.optional() };
-export const waitSchema = z.strictObject(waitFields);
-/** the same, with the Docker host of the app (default: where it was last seen, or the only live host) */
-export const hostWaitSchema = z.strictObject({ ...waitFields, host: hostIdSchema.optional() });
+const waitField = boolish
+  .optional()
+  .meta({ description: 'false: only enqueue, and answer 202 with the job (default true)' });
+const timeoutField = seconds
+  .optional()
+  .meta({ description: 'how long to wait for the result, in seconds (default 600; at most 86400)' });
+const hostField = hostIdSchema
+  .optional()
+  .meta({ description: "the Docker host (NETQ_HOST_ID of its workers), as the CLI's --host" });
+
+/** `wait` and `timeout`, in the query string or the JSON body (the body's win). */
+export const waitSchema = z.strictObject({ wait: waitField, timeout: timeoutField });
+/** the same, with the Docker host of the app (default: where it was last seen, else every live host) */
+export const hostWaitSchema = z.strictObject({ wait: waitField, timeout: timeoutField, host: hostField });
+/** for commands that always wait (network:*): the host and the timeout */
+export const hostTimeoutSchema = z.strictObject({ timeout: timeoutField, host: hostField });
+
+/** A body that may be left out: no body is `{}` (a JSON `null` is refused before this, in server.ts). */
+export const optionalBody = <S extends z.ZodType>(schema: S) => schema.nullable();
 
 export const setBodySchema = z.strictObject({
-  ...waitFields,
-  host: hostIdSchema.optional(),
-  values: z.array(z.string({ error: 'expected strings' }).max(1024), { error: 'expected an array of strings' }).max(64),
-  /** false: only store; true (default): rebuild so the change is applied */
-  apply: z.boolean({ error: 'expected true or false' }).default(true),
+  wait: waitField,
+  timeout: timeoutField,
+  host: hostField,
+  values: z
+    .array(z.string({ error: 'expected strings' }).max(1024), { error: 'expected an array of strings' })
+    .max(64)
+    .meta({ description: 'the values, as `network:set` takes them; [] clears the key' }),
+  apply: z
+    .boolean({ error: 'expected true or false' })
+    .default(true)
+    .meta({ description: 'false: only store, as Dokku does (no worker needed); true: rebuild to apply it' }),
+});
+
+export const networkListQuerySchema = z.strictObject({
+  timeout: timeoutField,
+  host: hostField,
+  managed: boolish.optional().meta({ description: 'only the networks Dokku manages (--dokku-managed)' }),
+});
+
+/** An app in a path or a body, with the CLI's check and message: `invalid app name "x": …`. */
+export const appNameInput = z
+  .string()
+  .superRefine((app, ctx) => {
+    const message = invalidAppName(app);
+    if (message !== undefined) ctx.addIssue({ code: 'custom', message });
+  })
+  .meta({ description: "a Dokku app's name", pattern: APP_NAME_PATTERN.source, maxLength: 63 });
+
+/** A network in a path, with the CLI's check and message: `invalid network name "x": …`. */
+export const networkNameInput = z
+  .string()
+  .superRefine((network, ctx) => {
+    const r = networkNameSchema.safeParse(network);
+    if (!r.success) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `invalid network name ${quoteInput(network)}: ${describeZodError(r.error)}`,
+      });
+    }
+  })
+  .meta({ description: 'a Docker network name', pattern: '^[a-zA-Z0-9][a-zA-Z0-9_.-]*$', maxLength: 64 });
+
+export const appParams = z.object({ app: appNameInput });
+export const appKeyParams = z.object({
+  app: appNameInput,
+  key: z.string().meta({ description: 'the property, as `network:set` names it (bind-all-interfaces, tld, …)' }),
+});
+export const globalKeyParams = z.object({ key: appKeyParams.shape.key });
+export const networkParams = z.object({ network: networkNameInput });
+
+export const renameBodySchema = z.strictObject({
+  to: appNameInput.meta({ description: 'the app after the rename' }),
 });
 
 /** for routes that take no query parameters */
 export const noQuerySchema = z.strictObject({});
 
-/** Queue names as src/queue.ts makes them. */
+/** Queue names as src/jobs.ts makes them. */
 export const jobQuerySchema = z.strictObject({
   /** the job's queue; without it every known queue is looked in */
   queue: z
@@ -56,41 +112,30 @@ export const jobQuerySchema = z.strictObject({
       /^((rebuild|scan|control)\.[a-z0-9][a-z0-9-]{0,62}|summary)$/,
       'expected rebuild.<host>, scan.<host>, control.<host> or summary',
     )
-    .optional(),
+    .optional()
+    .meta({
+      description:
+        "the job's queue (rebuild.<host>, scan.<host>, control.<host> or summary); default: every known queue",
+    }),
 });
-export const jobIdSchema = z
-  .string()
-  .regex(/^[A-Za-z0-9._:-]{1,200}$/, 'expected 1-200 letters, digits, ".", "_", ":" or "-"');
+export const jobParams = z.object({
+  id: z
+    .string()
+    .regex(/^[A-Za-z0-9._:-]{1,200}$/, 'job id: expected 1-200 letters, digits, ".", "_", ":" or "-"')
+    .meta({ description: 'the job id, as a command answered it' }),
+});
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/** Parses one part of a request; `where` names it in the message: `body.values: expected an array of strings`. */
-export function parseInput<S extends z.ZodType>(schema: S, value: unknown, where: 'query' | 'body'): z.output<S> {
-  if (where === 'body' && value !== undefined && !isObject(value)) {
-    throw new BadInputError('body must be a JSON object');
-  }
-  const r = schema.safeParse(value ?? {});
-  if (r.success) return r.data;
-  const issue = r.error.issues[0];
-  const path = issue?.path.length ? `.${issue.path.join('.')}` : '';
-  throw new BadInputError(`${where}${path}: ${issue?.message ?? 'invalid'}`.split('\n')[0] ?? where);
-}
-
-/** The app of a route, with the CLI's check and message. */
-export function appParam(params: unknown): string {
-  const app = isObject(params) ? params.app : undefined;
-  const problem = appNameProblem(app);
-  if (problem) throw new BadInputError(`invalid app name ${JSON.stringify(app).slice(0, 80)}: ${problem}`);
-  return app as string;
-}
-
-/** The body's values over the query's, then the defaults. */
-export function waitOptions(
+/** How long an answer waits: the body's values over the query's, then the defaults. */
+export function waitOf(
   query: { wait?: boolean | undefined; timeout?: number | undefined },
-  body: { wait?: boolean | undefined; timeout?: number | undefined },
-): WaitOptions {
+  body: { wait?: boolean | undefined; timeout?: number | undefined } | null,
+): { wait: boolean; timeoutMs: number } {
   return {
-    wait: body.wait ?? query.wait ?? true,
-    timeoutMs: (body.timeout ?? query.timeout ?? DEFAULT_TIMEOUT_S) * 1000,
+    wait: body?.wait ?? query.wait ?? true,
+    timeoutMs: (body?.timeout ?? query.timeout ?? DEFAULT_TIMEOUT_S) * 1000,
   };
 }
+
+/** The host the body names, else the query. */
+export const hostOf = (query: { host?: string | undefined }, body: { host?: string | undefined } | null) =>
+  body?.host ?? query.host;

@@ -1,13 +1,11 @@
-import { type NetqQueues, queueName } from '../../src/queue.js';
+import { queueName } from '../../src/jobs.js';
+import { KNOWN_HOST_MS } from '../../src/liveness.js';
+import type { NetqQueues } from '../../src/queue.js';
 
 /**
- * How long a host that stopped sending heartbeats is still known: its queues stay on /metrics and /ui
- * (a backlog growing on a host whose workers died is what one wants to see). The host reaper forgets
- * hosts after the same time.
+ * Every netq queue: rebuild, scan and control of each known host (live or not: a backlog growing on a host
+ * whose workers died is what one wants to see on /metrics and /ui; KNOWN_HOST_MS), and summary.
  */
-export const KNOWN_HOST_MS = 24 * 3600_000;
-
-/** Every netq queue: rebuild, scan and control of each known host (live or not), and summary. */
 export async function knownQueueNames(queues: NetqQueues): Promise<string[]> {
   const hosts = (await queues.liveHosts(KNOWN_HOST_MS)).sort();
   return [queueName.summary, ...hosts.flatMap((h) => [queueName.rebuild(h), queueName.scan(h), queueName.control(h)])];

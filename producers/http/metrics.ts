@@ -3,11 +3,13 @@ import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { changeHookStats } from '../../src/changeHook.js';
 import { coerceError } from '../../src/errors.js';
+import { parseQueueName } from '../../src/jobs.js';
+import { KNOWN_HOST_MS, LIVE_MS } from '../../src/liveness.js';
 import type { Logger } from '../../src/logger.js';
 import type { NetqQueues } from '../../src/queue.js';
-import { duplicateClient, LIVE_MS, type RedisClient as Redis } from '../../src/queue.js';
+import { duplicateClient, type RedisClient as Redis } from '../../src/redis.js';
 import { liveWorkerHealth } from './health.js';
-import { KNOWN_HOST_MS, knownQueueNames, withDeadline } from './liveQueues.js';
+import { knownQueueNames, withDeadline } from './liveQueues.js';
 
 /**
  * `/metrics` for Prometheus, on a registry of its own. Job counts, live workers and watcher health are
@@ -131,9 +133,10 @@ export class NetqMetrics {
 
   private onCompleted(queue: string, jobId: string, returnvalue: unknown) {
     this.completed.inc({ queue });
-    if (queue.startsWith('rebuild.')) {
+    const q = parseQueueName(queue);
+    if (q?.kind === 'rebuild' && q.host !== undefined) {
       const failed = (returnvalue as { failed?: unknown } | null)?.failed;
-      if (typeof failed === 'number' && failed > 0) this.containersFailed.inc({ host: queue.slice(8) }, failed);
+      if (typeof failed === 'number' && failed > 0) this.containersFailed.inc({ host: q.host }, failed);
     }
     this.observeDuration(queue, jobId);
   }
@@ -146,8 +149,9 @@ export class NetqMetrics {
     this.failed.inc({ queue });
     this.observeDuration(queue, jobId, (job) => {
       const ids = (job.data as { containerIds?: unknown } | undefined)?.containerIds;
-      if (queue.startsWith('rebuild.') && Array.isArray(ids) && ids.length > 0) {
-        this.containersFailed.inc({ host: queue.slice(8) }, ids.length);
+      const q = parseQueueName(queue);
+      if (q?.kind === 'rebuild' && q.host !== undefined && Array.isArray(ids) && ids.length > 0) {
+        this.containersFailed.inc({ host: q.host }, ids.length);
       }
     });
   }

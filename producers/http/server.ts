@@ -10,17 +10,20 @@ import { errorReply } from './errorReply.js';
 import { registerHealth } from './health.js';
 import { hostHook, hostMatcher } from './hostCheck.js';
 import { NetqMetrics, registerMetrics } from './metrics.js';
+import { registerOpenApi, registerOpenApiRoute } from './openapi.js';
 
 /**
- * The fastify instance of `netq serve`: the JSON API under /v1, the dashboard under /ui, /metrics (all
- * three behind NETQ_API_TOKEN when it is set) and /healthz. Every request first passes the Host check
+ * The fastify instance of `netq serve`: the JSON API under /v1 and its OpenAPI document at /openapi.json,
+ * the dashboard under /ui, /metrics (all behind NETQ_API_TOKEN when it is set) and /healthz. Every request
+ * first passes the Host check
  * (DNS rebinding), then the dashboard's write rule (read-only without a token, no cross-site writes),
  * then the token. The caller owns `queues` and closes them after `app.close()`; the server closes what it
  * opened itself (the metrics' queue events).
  */
 
 export interface ServerOptions {
-  config: Pick<Config, 'apiToken' | 'apiListen' | 'apiAllowedHosts'>;
+  /** the API's settings, and what the operations read (Dokku mode, the debounce) */
+  config: Config;
   queues: NetqQueues;
   logger: Logger;
 }
@@ -38,6 +41,8 @@ function isJson(text: string): boolean {
     return false;
   }
 }
+
+const isObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export async function buildServer({ config, queues, logger }: ServerOptions): Promise<FastifyInstance> {
   const app = Fastify({
@@ -75,7 +80,8 @@ export async function buildServer({ config, queues, logger }: ServerOptions): Pr
       return;
     }
     json(request, text, (err, value) => {
-      if (!err) return done(null, value);
+      // a body is a JSON object (no body is no body: the routes take it as {})
+      if (!err) return isObject(value) ? done(null, value) : done(new BadInputError('body must be a JSON object'));
       // fastify says "not valid JSON" for valid JSON that it refuses for its __proto__ or constructor keys
       if (!isJson(text)) return done(err, undefined);
       done(new BadInputError('body must not have "__proto__" or "constructor.prototype" keys'), undefined);
@@ -91,8 +97,11 @@ export async function buildServer({ config, queues, logger }: ServerOptions): Pr
     reply.code(404).send({ error: `no route ${request.method} ${request.url.split('?')[0]?.slice(0, 200)}` }),
   );
 
+  // the OpenAPI generator first: it collects the routes as they are added
+  await registerOpenApi(app);
   registerHealth(app, queues);
-  registerApiRoutes(app, queues);
+  await registerApiRoutes(app, config, queues);
+  registerOpenApiRoute(app);
   const metrics = new NetqMetrics(queues, logger.child({ component: 'metrics' }));
   registerMetrics(app, metrics);
   await registerDashboard(app, queues, { readOnly: config.apiToken === undefined });

@@ -15,6 +15,30 @@ export function fixedBindings(hostConfig: Docker.HostConfig | undefined): Docker
   return fixed;
 }
 
+/** The TCP port numbers of a map keyed `<port>/<proto>`, sorted. */
+const tcpPorts = (keys: string[]) =>
+  keys
+    .filter((k) => k.endsWith('/tcp'))
+    .map((k) => Number.parseInt(k, 10))
+    .filter((n) => Number.isInteger(n) && n > 0)
+    .sort((a, b) => a - b);
+
+/** The TCP ports Docker published on the host, IPv4 bindings only (the IPv6 twin of each is not reported). */
+function publishedPorts(
+  ports: Docker.ContainerInspectInfo['NetworkSettings']['Ports'] | undefined,
+): ContainerFacts['published'] {
+  const published: ContainerFacts['published'] = [];
+  for (const [key, bindings] of Object.entries(ports ?? {})) {
+    if (!key.endsWith('/tcp') || !bindings) continue;
+    for (const b of bindings) {
+      if (b.HostIp.includes(':')) continue;
+      published.push({ port: Number.parseInt(key, 10), hostIp: b.HostIp, hostPort: Number(b.HostPort) });
+    }
+  }
+  return published;
+}
+
+/** What netq needs of one container, from its inspect answer. */
 export function factsFromInspect(c: Docker.ContainerInspectInfo): ContainerFacts {
   const networks: Record<string, string> = {};
   const aliases: Record<string, string[]> = {};
@@ -22,25 +46,7 @@ export function factsFromInspect(c: Docker.ContainerInspectInfo): ContainerFacts
     networks[name] = n?.IPAddress ?? '';
     aliases[name] = n?.Aliases ?? [];
   }
-  const published: ContainerFacts['published'] = [];
-  for (const [key, bindings] of Object.entries(c.NetworkSettings?.Ports ?? {})) {
-    if (!key.endsWith('/tcp') || !bindings) continue;
-    for (const b of bindings) {
-      if (b.HostIp.includes(':')) continue; // the IPv6 binding; the IPv4 one is the one to report
-      published.push({ port: Number.parseInt(key, 10), hostIp: b.HostIp, hostPort: Number(b.HostPort) });
-    }
-  }
-  const fixedPorts = Object.keys(fixedBindings(c.HostConfig))
-    .filter((key) => key.endsWith('/tcp'))
-    .map((key) => Number.parseInt(key, 10))
-    .sort((a, b) => a - b);
-  const env = c.Config?.Env ?? [];
-  const portLine = env.find((e) => e.startsWith('PORT='));
-  const exposedTcpPorts = Object.keys(c.Config?.ExposedPorts ?? {})
-    .filter((k) => k.endsWith('/tcp'))
-    .map((k) => Number.parseInt(k, 10))
-    .filter((n) => Number.isInteger(n) && n > 0)
-    .sort((a, b) => a - b);
+  const portLine = (c.Config?.Env ?? []).find((e) => e.startsWith('PORT='));
   return {
     id: c.Id,
     name: c.Name.replace(/^\//, ''),
@@ -50,10 +56,10 @@ export function factsFromInspect(c: Docker.ContainerInspectInfo): ContainerFacts
     networkMode: c.HostConfig?.NetworkMode ?? 'default',
     networks,
     aliases,
-    published,
-    fixedPorts,
+    published: publishedPorts(c.NetworkSettings?.Ports),
+    fixedPorts: tcpPorts(Object.keys(fixedBindings(c.HostConfig))),
     ...(portLine === undefined ? {} : { portEnv: portLine.slice('PORT='.length) }),
-    exposedTcpPorts,
+    exposedTcpPorts: tcpPorts(Object.keys(c.Config?.ExposedPorts ?? {})),
     hostname: c.Config?.Hostname ?? '',
     startedAt: c.State?.StartedAt ?? '',
   };

@@ -1,13 +1,11 @@
 import Docker from 'dockerode';
+import { DEFAULTS } from '../config.js';
 import { dockerStatus } from '../errors.js';
 import { type ContainerFacts, LABEL_APP, LABEL_CONTAINER_TYPE, type NetworkFacts } from '../types.js';
 import { factsFromInspect, networkFacts } from './containerFacts.js';
 import { type DockerCall, dockerCaller } from './dockerCall.js';
 import type { ContainerChange, ContainerSummary, DockerEngine, Replacement, ReplaceOptions } from './engine.js';
 import { replaceContainer } from './replaceContainer.js';
-
-/** The default limit of one Docker API call (NETQ_DOCKER_TIMEOUT_MS). */
-export const DOCKER_TIMEOUT_MS = 15_000;
 
 /**
  * dockerode options for DOCKER_HOST (`unix:///path` or `tcp://host:port`). `timeout` limits a call's
@@ -36,7 +34,7 @@ export class DockerodeEngine implements DockerEngine {
   constructor(
     dockerHost: string | undefined,
     readonly scopeLabel?: string,
-    timeoutMs = DOCKER_TIMEOUT_MS,
+    timeoutMs: number = DEFAULTS.dockerTimeoutMs,
   ) {
     this.docker = new Docker(dockerOptions(dockerHost, timeoutMs));
     this.streaming = new Docker(dockerOptions(dockerHost));

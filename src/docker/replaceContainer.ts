@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
-import { dockerStatus } from '../errors.js';
+import { ContainerFailedError, dockerStatus } from '../errors.js';
 import { fixedBindings } from './containerFacts.js';
 import type { DockerCall } from './dockerCall.js';
 import type { ContainerChange, Replacement, ReplaceOptions } from './engine.js';
+import { createdOn, joinsNoOtherNetwork } from './networks.js';
 
 /** A replacement's temporary name: the old name and a random `.netq-<6 hex>` suffix (events of such a name are netq's own). */
 export const tempNameFor = (name: string) => `${name}.netq-${randomBytes(3).toString('hex')}`;
@@ -67,8 +68,6 @@ function ownAliases(info: Docker.ContainerInspectInfo, network: string): string[
   return (info.NetworkSettings.Networks?.[network]?.Aliases ?? []).filter((a: string) => !auto.has(a));
 }
 
-const joinsNoOtherNetwork = (mode: string) => mode === 'host' || mode === 'none' || mode.startsWith('container:');
-
 /**
  * The networks besides the initial one that the old container is on (attached by Dokku, by netq, or by
  * hand), each with its aliases: the new container joins them too before it starts, so it is identical.
@@ -79,9 +78,8 @@ export function otherNetworks(
 ): { network: string; aliases: string[] }[] {
   const oldMode = info.HostConfig.NetworkMode ?? 'default';
   if (joinsNoOtherNetwork(newMode) || joinsNoOtherNetwork(oldMode)) return [];
-  const initial = (m: string) => (m === 'default' ? 'bridge' : m);
   return Object.keys(info.NetworkSettings.Networks ?? {})
-    .filter((net) => net !== initial(oldMode) && net !== initial(newMode))
+    .filter((net) => net !== createdOn(oldMode) && net !== createdOn(newMode))
     .sort()
     .map((network) => ({ network, aliases: ownAliases(info, network) }));
 }
@@ -137,7 +135,7 @@ export async function replaceContainer(
     await new Promise((r) => setTimeout(r, SETTLE_MS));
     const state = (await dockerCall('container inspect', () => created.inspect())).State;
     if (!state.Running) {
-      throw new Error(`replacement did not keep running (${state.Status}, exit code ${state.ExitCode})`);
+      throw new ContainerFailedError(`replacement did not keep running (${state.Status}, exit code ${state.ExitCode})`);
     }
   } catch (err) {
     await removeNew();

@@ -1,4 +1,5 @@
 import type { ContainerChange } from '../docker/engine.js';
+import { createdOn, joinsNoOtherNetwork } from '../docker/networks.js';
 import type { ComputedProperties } from '../properties/properties.js';
 import type { ContainerFacts } from '../types.js';
 
@@ -8,7 +9,7 @@ import type { ContainerFacts } from '../types.js';
  */
 export function bindingDrift(f: ContainerFacts, proc: string, props: ComputedProperties): ContainerChange | undefined {
   const mode = f.networkMode;
-  if (mode === 'host' || mode === 'none' || mode.startsWith('container:')) return undefined;
+  if (joinsNoOtherNetwork(mode)) return undefined;
   const change: ContainerChange = {};
   // bind-all-interfaces governs the ports Docker picks host ports for; fixed ones (docker-options -p) stay
   const published = new Set(f.published.filter((p) => p.hostIp === '0.0.0.0' || p.hostIp === '').map((p) => p.port));
@@ -22,7 +23,7 @@ export function bindingDrift(f: ContainerFacts, proc: string, props: ComputedPro
     change.publishAll = false;
   }
   const want = props.initialNetwork === '' ? 'bridge' : props.initialNetwork;
-  const have = mode === 'default' ? 'bridge' : mode;
+  const have = createdOn(mode);
   if (want !== have) change.networkMode = want;
   return Object.keys(change).length ? change : undefined;
 }

@@ -1,3 +1,4 @@
+import { isDockerNetwork } from '../docker/networks.js';
 /** Network properties: names, stored form and Dokku's precedence (app, else global, else default). */
 
 export const PROPERTY_KEYS = [
@@ -41,7 +42,7 @@ export const splitList = (value: string): string[] => value.split(/[\s,]+/).filt
  * `initial-network` (but Docker's own `bridge` and `host`, which always do).
  */
 export function networksToCheck(key: string, value: string): string[] {
-  if (key === 'initial-network') return splitList(value).filter((n) => n !== 'bridge' && n !== 'host');
+  if (key === 'initial-network') return splitList(value).filter((n) => !isDockerNetwork(n));
   if (key === 'attach-post-create' || key === 'attach-post-deploy') return splitList(value);
   return [];
 }

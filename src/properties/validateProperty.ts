@@ -1,10 +1,11 @@
 import { isIPv4, isIPv6 } from 'node:net';
+import { DOCKER_NETWORKS } from '../docker/networks.js';
 import { BadInputError, DokkuError, quoteInput } from '../errors.js';
 import { networkNameSchema } from '../jobs.js';
 import { PROPERTY_KEYS, type PropertyKey, splitList } from './properties.js';
 
-/** Networks Docker owns, which Dokku refuses as attach networks (netq also refuses `none`, which has no address). */
-const NOT_ATTACHABLE = new Set(['host', 'bridge']);
+/** Networks Docker owns, which Dokku refuses as attach networks (`none` is refused apart: it has no address). */
+const NOT_ATTACHABLE = new Set(DOCKER_NETWORKS.filter((n) => n !== 'none'));
 const TLD_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const HOSTNAME = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
 
@@ -50,7 +51,18 @@ export function validateProperty(
   key: string,
   values: string[],
 ): { key: PropertyKey; value: string } {
-  // Dokku's CommandSet: the attach networks first, then CommandPropertySet's checks
+  const k = checkKeyAsDokku(scope, key, values);
+  for (const v of values) {
+    if (v.length > 1024) throw new BadInputError(`${k}: value is longer than 1024 characters`);
+    if ([...v].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f))
+      throw new BadInputError(`${k}: value contains control characters`);
+  }
+  if (values.length === 0 || values[0] === '') return { key: k, value: '' };
+  return { key: k, value: VALUE_CHECKS[k](values, k) };
+}
+
+/** Dokku's CommandSet, in its order: the attach networks first, then CommandPropertySet's checks of the key. */
+function checkKeyAsDokku(scope: 'app' | 'global', key: string, values: string[]): PropertyKey {
   if (key === 'attach-post-create' || key === 'attach-post-deploy') {
     for (const n of values.flatMap((v) => v.split(',')).filter((v) => v !== '')) {
       if (NOT_ATTACHABLE.has(n)) throw new DokkuError(`Invalid network name specified for attach: ${n}`);
@@ -64,61 +76,59 @@ export function validateProperty(
       `Invalid property specified, valid properties include: ${[...PROPERTY_KEYS].sort().join(', ')}`,
     );
   }
-  for (const v of values) {
-    if (v.length > 1024) throw new BadInputError(`${key}: value is longer than 1024 characters`);
-    if ([...v].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f))
-      throw new BadInputError(`${key}: value contains control characters`);
-  }
-  if (values.length === 0 || values[0] === '') return { key, value: '' };
-
-  switch (key) {
-    case 'bind-all-interfaces': {
-      const v = one(values);
-      if (v !== 'true' && v !== 'false')
-        throw new BadInputError(`bind-all-interfaces must be true or false, not ${quoteInput(v)}`);
-      return { key, value: v };
-    }
-    case 'attach-post-create':
-    case 'attach-post-deploy': {
-      const nets = [...new Set(values.flatMap((v) => v.split(/[\s,]+/)).filter((v) => v !== ''))];
-      for (const n of nets) {
-        networkName(n);
-        if (NOT_ATTACHABLE.has(n)) throw new DokkuError(`Invalid network name specified for attach: ${n}`);
-        if (n === 'none') throw new BadInputError(`${key}: none cannot be an attach network (it gives no address)`);
-      }
-      if (nets.length > 32) throw new BadInputError(`${key}: at most 32 networks`);
-      return { key, value: nets.join(',') };
-    }
-    case 'initial-network': {
-      const v = networkName(one(values));
-      if (v === 'none') throw new BadInputError('initial-network none would leave the containers without an address');
-      return { key, value: v };
-    }
-    case 'static-web-listener': {
-      // what Go's net.SplitHostPort or net.ParseIP take: host:port, [ipv6]:port, or a bare IPv4 or IPv6 address
-      const v = one(values);
-      const m = v.match(/^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]]+)):(\d{1,5})$/);
-      if (m?.[3]) {
-        const port = Number(m[3]);
-        const hostOk = m[1] !== undefined ? isIPv6(m[1]) : isIPv4(m[2] ?? '') || HOSTNAME.test(m[2] ?? '');
-        if (!hostOk || port < 1 || port > 65535) {
-          throw new BadInputError(`static-web-listener must be host:port or an IP address, not ${quoteInput(v)}`);
-        }
-      } else if (!isIPv4(v) && !isIPv6(v)) {
-        throw new BadInputError(`static-web-listener must be host:port or an IP address, not ${quoteInput(v)}`);
-      }
-      return { key, value: v };
-    }
-    case 'tld': {
-      const v = one(values);
-      const labels = v.split('.');
-      if (v.length > 253 || !labels.every((l) => TLD_LABEL.test(l))) {
-        throw new BadInputError(`tld must be a DNS suffix such as svc.cluster.local, not ${quoteInput(v)}`);
-      }
-      return { key, value: v };
-    }
-  }
+  return key;
 }
+
+function attachNetworksValue(values: string[], key: PropertyKey): string {
+  const nets = [...new Set(values.flatMap((v) => v.split(/[\s,]+/)).filter((v) => v !== ''))];
+  for (const n of nets) {
+    networkName(n);
+    if (NOT_ATTACHABLE.has(n)) throw new DokkuError(`Invalid network name specified for attach: ${n}`);
+    if (n === 'none') throw new BadInputError(`${key}: none cannot be an attach network (it gives no address)`);
+  }
+  if (nets.length > 32) throw new BadInputError(`${key}: at most 32 networks`);
+  return nets.join(',');
+}
+
+/** What Go's net.SplitHostPort or net.ParseIP take: host:port, [ipv6]:port, or a bare IPv4 or IPv6 address. */
+function staticWebListenerValue(values: string[]): string {
+  const v = one(values);
+  const bad = () => new BadInputError(`static-web-listener must be host:port or an IP address, not ${quoteInput(v)}`);
+  const m = v.match(/^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]]+)):(\d{1,5})$/);
+  if (!m?.[3]) {
+    if (!isIPv4(v) && !isIPv6(v)) throw bad();
+    return v;
+  }
+  const port = Number(m[3]);
+  const hostOk = m[1] !== undefined ? isIPv6(m[1]) : isIPv4(m[2] ?? '') || HOSTNAME.test(m[2] ?? '');
+  if (!hostOk || port < 1 || port > 65535) throw bad();
+  return v;
+}
+
+/** The value to store for each key, from a non-empty request; throws what is wrong with it. */
+const VALUE_CHECKS: Record<PropertyKey, (values: string[], key: PropertyKey) => string> = {
+  'bind-all-interfaces': (values) => {
+    const v = one(values);
+    if (v !== 'true' && v !== 'false')
+      throw new BadInputError(`bind-all-interfaces must be true or false, not ${quoteInput(v)}`);
+    return v;
+  },
+  'attach-post-create': attachNetworksValue,
+  'attach-post-deploy': attachNetworksValue,
+  'initial-network': (values) => {
+    const v = networkName(one(values));
+    if (v === 'none') throw new BadInputError('initial-network none would leave the containers without an address');
+    return v;
+  },
+  'static-web-listener': staticWebListenerValue,
+  tld: (values) => {
+    const v = one(values);
+    if (v.length > 253 || !v.split('.').every((l) => TLD_LABEL.test(l))) {
+      throw new BadInputError(`tld must be a DNS suffix such as svc.cluster.local, not ${quoteInput(v)}`);
+    }
+    return v;
+  },
+};
 
 /** A network name from storage that is safe to hand to Docker (never a network mode such as `container:<id>`). */
 export const storedNetworkOk = (name: string): boolean => networkNameSchema.safeParse(name).success;

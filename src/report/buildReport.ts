@@ -187,17 +187,8 @@ export function goJsonString(s: string): string {
   let out = '"';
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c < 0x80) {
-      const ch = s[i] ?? '';
-      if (ch === '"' || ch === '\\') out += `\\${ch}`;
-      else if (ch === '\b') out += '\\b';
-      else if (ch === '\f') out += '\\f';
-      else if (ch === '\n') out += '\\n';
-      else if (ch === '\r') out += '\\r';
-      else if (ch === '\t') out += '\\t';
-      else if (c < 0x20 || ch === '<' || ch === '>' || ch === '&') out += `\\u00${HEX[c >> 4]}${HEX[c & 0xf]}`;
-      else out += ch;
-    } else if (c >= 0xd800 && c <= 0xdbff && isLowSurrogate(s.charCodeAt(i + 1))) {
+    if (c < 0x80) out += goAsciiEscape(s[i] ?? '', c);
+    else if (c >= 0xd800 && c <= 0xdbff && isLowSurrogate(s.charCodeAt(i + 1))) {
       out += s.slice(i, i + 2);
       i++;
     } else if (c >= 0xd800 && c <= 0xdfff) out += '\\ufffd';
@@ -206,6 +197,24 @@ export function goJsonString(s: string): string {
   }
   return `${out}"`;
 }
+
+/** Go's json escape of one ASCII character `ch` (code `c`). */
+function goAsciiEscape(ch: string, c: number): string {
+  const short = GO_SHORT_ESCAPES[ch];
+  if (short !== undefined) return short;
+  if (c < 0x20 || ch === '<' || ch === '>' || ch === '&') return `\\u00${HEX[c >> 4]}${HEX[c & 0xf]}`;
+  return ch;
+}
+
+const GO_SHORT_ESCAPES: Record<string, string> = {
+  '"': '\\"',
+  '\\': '\\\\',
+  '\b': '\\b',
+  '\f': '\\f',
+  '\n': '\\n',
+  '\r': '\\r',
+  '\t': '\\t',
+};
 
 /** json.Marshal of a map: keys sorted, no spaces; values are strings or maps of strings. */
 export function goJson(obj: Record<string, string | Record<string, string>>): string {
@@ -220,21 +229,31 @@ export function goJson(obj: Record<string, string | Record<string, string>>): st
 
 const isLowSurrogate = (c: number) => c >= 0xdc00 && c <= 0xdfff;
 
+/**
+ * The second byte's range of a UTF-8 sequence by its lead byte (as Go's utf8.DecodeRune: no overlong forms, no
+ * surrogates, nothing above U+10FFFF), and the sequence's length; undefined for a byte that cannot lead one.
+ */
+function utf8Lead(x: number): { length: number; lo: number; hi: number } | undefined {
+  if (x >= 0xc2 && x <= 0xdf) return { length: 2, lo: 0x80, hi: 0xbf };
+  if (x === 0xe0) return { length: 3, lo: 0xa0, hi: 0xbf };
+  if (x === 0xed) return { length: 3, lo: 0x80, hi: 0x9f };
+  if (x >= 0xe1 && x <= 0xef) return { length: 3, lo: 0x80, hi: 0xbf };
+  if (x === 0xf0) return { length: 4, lo: 0x90, hi: 0xbf };
+  if (x === 0xf4) return { length: 4, lo: 0x80, hi: 0x8f };
+  if (x >= 0xf1 && x <= 0xf3) return { length: 4, lo: 0x80, hi: 0xbf };
+  return undefined;
+}
+
 /** Length of the UTF-8 sequence at b[i] as Go's utf8.DecodeRune accepts it, 0 when it is invalid there. */
 function utf8Length(b: Uint8Array, i: number): number {
   const x = b[i] ?? 0;
-  const cont = (j: number, lo = 0x80, hi = 0xbf) => j < b.length && (b[j] ?? 0) >= lo && (b[j] ?? 0) <= hi;
   if (x < 0x80) return 1;
-  if (x >= 0xc2 && x <= 0xdf) return cont(i + 1) ? 2 : 0;
-  if (x >= 0xe0 && x <= 0xef) {
-    const [lo, hi] = x === 0xe0 ? [0xa0, 0xbf] : x === 0xed ? [0x80, 0x9f] : [0x80, 0xbf];
-    return cont(i + 1, lo, hi) && cont(i + 2) ? 3 : 0;
-  }
-  if (x >= 0xf0 && x <= 0xf4) {
-    const [lo, hi] = x === 0xf0 ? [0x90, 0xbf] : x === 0xf4 ? [0x80, 0x8f] : [0x80, 0xbf];
-    return cont(i + 1, lo, hi) && cont(i + 2) && cont(i + 3) ? 4 : 0;
-  }
-  return 0;
+  const lead = utf8Lead(x);
+  if (!lead) return 0;
+  const inRange = (j: number, lo: number, hi: number) => j < b.length && (b[j] ?? 0) >= lo && (b[j] ?? 0) <= hi;
+  if (!inRange(i + 1, lead.lo, lead.hi)) return 0;
+  for (let j = 2; j < lead.length; j++) if (!inRange(i + j, 0x80, 0xbf)) return 0;
+  return lead.length;
 }
 
 /** Bytes to a string: valid UTF-8 decoded, each invalid byte b kept as the lone surrogate U+DC00+b. */

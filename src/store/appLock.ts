@@ -1,5 +1,5 @@
 import { LockLostError } from '../errors.js';
-import type { RedisClient as Redis } from '../queue.js';
+import type { RedisClient as Redis } from '../redis.js';
 
 const EXTEND = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
 const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;

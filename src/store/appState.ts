@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { AppBusyError } from '../errors.js';
+import { AppBusyError, BadInputError } from '../errors.js';
+import type { NetqKeys } from '../keys.js';
 import { GLOBAL_SCOPE } from '../properties/properties.js';
-import type { NetqKeys, RedisClient as Redis } from '../queue.js';
+import type { RedisClient as Redis } from '../redis.js';
 import { AppLock } from './appLock.js';
-import { propertiesKey, propertyScopesKey } from './propertyStore.js';
 
 /** How long forgetting or renaming an app waits for a rebuild of it that holds its lock. */
 const LOCK_WAIT_MS = 30_000;
@@ -33,11 +33,11 @@ async function withAppLocks<T>(redis: Redis, keys: NetqKeys, apps: string[], fn:
 }
 
 /** Adds to tx the deletion of everything netq stores of an app (Dokku's post-delete). */
-async function queueForget(redis: Redis, keys: NetqKeys, prefix: string, app: string, tx: ReturnType<Redis['multi']>) {
+async function queueForget(redis: Redis, keys: NetqKeys, app: string, tx: ReturnType<Redis['multi']>) {
   const fields = (await redis.hkeys(keys.netconfig)).filter((f) => f.slice(0, f.lastIndexOf('/')) === app);
   if (fields.length > 0) tx.hdel(keys.netconfig, ...fields);
-  tx.del(propertiesKey(prefix, app), keys.appHosts(app), keys.attached(app), keys.attachedOn(app));
-  tx.srem(propertyScopesKey(prefix), app);
+  tx.del(keys.props(app), keys.appHosts(app), keys.attached(app), keys.attachedOn(app));
+  tx.srem(keys.propScopes, app);
 }
 
 /**
@@ -45,11 +45,11 @@ async function queueForget(redis: Redis, keys: NetqKeys, prefix: string, app: st
  * networks netq attached for it, in one transaction, under the app's lock (a rebuild of it that runs
  * later finds no containers and stores nothing). Returns whether anything was stored.
  */
-export async function forgetApp(redis: Redis, keys: NetqKeys, prefix: string, app: string): Promise<boolean> {
-  if (app === GLOBAL_SCOPE) throw new Error('the global scope is not an app');
+export async function forgetApp(redis: Redis, keys: NetqKeys, app: string): Promise<boolean> {
+  if (app === GLOBAL_SCOPE) throw new BadInputError('the global scope is not an app');
   return withAppLocks(redis, keys, [app], async () => {
     const tx = redis.multi();
-    await queueForget(redis, keys, prefix, app, tx);
+    await queueForget(redis, keys, app, tx);
     const res = await tx.exec();
     return (res ?? []).some(([, n]) => typeof n === 'number' && n > 0);
   });
@@ -60,22 +60,16 @@ export async function forgetApp(redis: Redis, keys: NetqKeys, prefix: string, ap
  * forgets the old name. The new app's network config comes from its next rebuild. Returns the number of
  * properties moved.
  */
-export async function renameApp(
-  redis: Redis,
-  keys: NetqKeys,
-  prefix: string,
-  from: string,
-  to: string,
-): Promise<number> {
+export async function renameApp(redis: Redis, keys: NetqKeys, from: string, to: string): Promise<number> {
   return withAppLocks(redis, keys, [from, to], async () => {
-    const props = await redis.hgetall(propertiesKey(prefix, from));
+    const props = await redis.hgetall(keys.props(from));
     const tx = redis.multi();
-    tx.del(propertiesKey(prefix, to));
+    tx.del(keys.props(to));
     if (Object.keys(props).length > 0) {
-      tx.hset(propertiesKey(prefix, to), props);
-      tx.sadd(propertyScopesKey(prefix), to);
+      tx.hset(keys.props(to), props);
+      tx.sadd(keys.propScopes, to);
     }
-    await queueForget(redis, keys, prefix, from, tx);
+    await queueForget(redis, keys, from, tx);
     await tx.exec();
     return Object.keys(props).length;
   });

@@ -1,5 +1,6 @@
+import type { NetqKeys } from '../keys.js';
 import type { ComputedProperties } from '../properties/properties.js';
-import type { NetqKeys, RedisClient as Redis } from '../queue.js';
+import type { RedisClient as Redis } from '../redis.js';
 import type { ContainerNetworkConfig, Failure } from '../types.js';
 
 /** What `network:report` reads for one app. */

@@ -1,8 +1,6 @@
+import type { NetqKeys } from '../keys.js';
 import { GLOBAL_SCOPE, PROPERTY_KEYS, type PropertyKey, type RawProperties } from '../properties/properties.js';
-import type { RedisClient as Redis } from '../queue.js';
-
-/** Redis hash of one scope's properties (an app name or `--global`). */
-export const propertiesKey = (prefix: string, scope: string) => `${prefix}:props:${scope}`;
+import type { RedisClient as Redis } from '../redis.js';
 
 function toRaw(hash: Record<string, string>): RawProperties {
   const out: RawProperties = {};
@@ -13,38 +11,29 @@ function toRaw(hash: Record<string, string>): RawProperties {
 /** Reads an app's raw properties and the global ones in one round trip. */
 export async function readProperties(
   redis: Redis,
-  prefix: string,
+  keys: NetqKeys,
   app: string,
 ): Promise<{ app: RawProperties; global: RawProperties }> {
-  const [a, g] = await Promise.all([
-    redis.hgetall(propertiesKey(prefix, app)),
-    redis.hgetall(propertiesKey(prefix, GLOBAL_SCOPE)),
-  ]);
+  const [a, g] = await Promise.all([redis.hgetall(keys.props(app)), redis.hgetall(keys.props(GLOBAL_SCOPE))]);
   return { app: toRaw(a), global: toRaw(g) };
 }
 
 /** Stores (or, with an empty value, clears) one property of a scope. */
 export async function writeProperty(
   redis: Redis,
-  prefix: string,
+  keys: NetqKeys,
   scope: string,
   key: PropertyKey,
   value: string,
 ): Promise<void> {
-  const k = propertiesKey(prefix, scope);
+  const k = keys.props(scope);
   if (value === '') await redis.hdel(k, key);
-  else await redis.multi().hset(k, key, value).sadd(propertyScopesKey(prefix), scope).exec();
+  else await redis.multi().hset(k, key, value).sadd(keys.propScopes, scope).exec();
 }
 
-/** Set of the scopes (apps and `--global`) that ever had a property. */
-export const propertyScopesKey = (prefix: string) => `${prefix}:prop-scopes`;
-
 /** Apps known to netq: those with stored network config or with properties. */
-export async function knownApps(redis: Redis, prefix: string, netconfigKey: string): Promise<string[]> {
-  const [configured, scoped] = await Promise.all([
-    redis.hkeys(netconfigKey),
-    redis.smembers(propertyScopesKey(prefix)),
-  ]);
+export async function knownApps(redis: Redis, keys: NetqKeys): Promise<string[]> {
+  const [configured, scoped] = await Promise.all([redis.hkeys(keys.netconfig), redis.smembers(keys.propScopes)]);
   return [...new Set([...configured.map((f) => f.slice(0, f.lastIndexOf('/'))), ...scoped])]
     .filter((a) => a !== GLOBAL_SCOPE)
     .sort();
@@ -56,7 +45,7 @@ export async function knownApps(redis: Redis, prefix: string, netconfigKey: stri
  */
 export async function mirrorProperties(
   redis: Redis,
-  prefix: string,
+  keys: NetqKeys,
   app: string,
   raw: { app: RawProperties; global: RawProperties },
 ): Promise<void> {
@@ -65,10 +54,10 @@ export async function mirrorProperties(
     [app, raw.app],
     [GLOBAL_SCOPE, raw.global],
   ] as const) {
-    const k = propertiesKey(prefix, scope);
+    const k = keys.props(scope);
     tx.del(k);
     const entries = Object.entries(props).filter(([, v]) => v !== undefined && v !== '');
-    if (entries.length) tx.hset(k, Object.fromEntries(entries)).sadd(propertyScopesKey(prefix), scope);
+    if (entries.length) tx.hset(k, Object.fromEntries(entries)).sadd(keys.propScopes, scope);
   }
   await tx.exec();
 }

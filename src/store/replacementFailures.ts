@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import type { NetqKeys, RedisClient as Redis } from '../queue.js';
+import type { NetqKeys } from '../keys.js';
+import type { RedisClient as Redis } from '../redis.js';
 
 /**
  * Replacements that failed, remembered per container and per change asked for, so that a replacement that

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import type { NetqKeys, RedisClient as Redis } from '../queue.js';
+import type { NetqKeys } from '../keys.js';
+import type { RedisClient as Redis } from '../redis.js';
 
 /**
  * The journal of replacements under way on one host: written before each step, so that a worker that

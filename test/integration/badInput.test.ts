@@ -530,9 +530,10 @@ describe('bad input writes nothing', () => {
     expect(res.code).toBe(0);
     const after = await snapshot();
     expect(Object.keys(after.redis).length).toBeGreaterThan(Object.keys(baseline.redis).length);
+    // the global route: the app here is not deployed, so a set of it is stored without a job (as the CLI does)
     const put = await send({
       method: 'PUT',
-      path: tldPath,
+      path: '/v1/global/properties/tld?wait=false',
       body: json({ values: ['x.test'] }),
       status: 202,
       error: /./,

@@ -131,8 +131,8 @@ describe('Dokku deploy hooks', () => {
     expect(await runHook('post-app-clone-setup', [src, dst], e)).toMatchObject({ code: 0, stderr: '' });
     const q = producer(configOf(e));
     try {
-      expect((await readProperties(q.redis, q.prefix, dst)).app).toEqual(Object.fromEntries(props));
-      expect((await readProperties(q.redis, q.prefix, src)).app).toEqual(Object.fromEntries(props));
+      expect((await readProperties(q.redis, q.keys, dst)).app).toEqual(Object.fromEntries(props));
+      expect((await readProperties(q.redis, q.keys, src)).app).toEqual(Object.fromEntries(props));
       expect(await q.rebuildQueue('local').getJobs(['waiting', 'delayed'])).toEqual([]);
     } finally {
       await q.close();

@@ -5,8 +5,9 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { credentialOf, listenProblem } from '../../producers/http/auth.js';
 import { buildServer } from '../../producers/http/server.js';
 import type { Config } from '../../src/config.js';
+import { queueName } from '../../src/jobs.js';
 import { silentLogger } from '../../src/logger.js';
-import { NetqQueues, queueName } from '../../src/queue.js';
+import { NetqQueues } from '../../src/queue.js';
 import type { WorkerHealth } from '../../src/types.js';
 import {
   appName,

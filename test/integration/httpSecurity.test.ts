@@ -6,8 +6,10 @@ import { publicLine } from '../../producers/http/health.js';
 import { hostMatcher } from '../../producers/http/hostCheck.js';
 import { buildServer } from '../../producers/http/server.js';
 import type { Config } from '../../src/config.js';
+import { queueName } from '../../src/jobs.js';
 import { silentLogger } from '../../src/logger.js';
-import { createRedis, NetqQueues, queueName } from '../../src/queue.js';
+import { NetqQueues } from '../../src/queue.js';
+import { createRedis } from '../../src/redis.js';
 import type { WorkerHealth } from '../../src/types.js';
 import { cleanupPrefix, closePools, configOf, openPools, testEnv } from '../helpers.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { rebuild } from '../../producers/client.js';
-import { queueName } from '../../src/queue.js';
+import { queueName } from '../../src/jobs.js';
 import { appName, configOf, createAppContainer, producer, startPool, until, useTestEnvs } from '../helpers.js';
 
 const env = useTestEnvs();

@@ -189,7 +189,7 @@ async function queuedApps(e: Record<string, string>, host = 'local'): Promise<st
 async function mirrored(e: Record<string, string>, scope: string): Promise<Record<string, string>> {
   const q = producer(configOf(e));
   try {
-    const raw = await readProperties(q.redis, q.prefix, scope);
+    const raw = await readProperties(q.redis, q.keys, scope);
     return { ...(scope === '--global' ? raw.global : raw.app) } as Record<string, string>;
   } finally {
     await q.close();
@@ -306,7 +306,7 @@ describe("netq's Dokku plugin", () => {
     // what a rebuild of the app mirrored
     const q = producer(configOf(e));
     try {
-      await writeProperty(q.redis, q.prefix, a, 'tld', 'svc.example');
+      await writeProperty(q.redis, q.keys, a, 'tld', 'svc.example');
     } finally {
       await q.close();
     }

@@ -1,7 +1,7 @@
 import type { Job, Queue } from 'bullmq';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { JOB } from '../../src/jobs.js';
-import { type NetqQueues, queueName } from '../../src/queue.js';
+import { JOB, queueName } from '../../src/jobs.js';
+import type { NetqQueues } from '../../src/queue.js';
 import type { RebuildallResult, RebuildResult } from '../../src/types.js';
 import {
   appName,
@@ -232,13 +232,13 @@ const scanPoison: Poison[] = [
     label: 'unknown name, good payload',
     name: 'bogus',
     data: { host: 'local', runId: 'r1', step: 'waiting' },
-    reason: /unknown scan job "bogus"/,
+    reason: /unknown job name on a scan queue: "bogus"/,
   },
   {
     label: 'name constructor, good payload',
     name: 'constructor',
     data: { host: 'local', runId: 'r1', step: 'waiting' },
-    reason: /unknown scan job "constructor"/,
+    reason: /unknown job name on a scan queue: "constructor"/,
   },
 ];
 
@@ -292,7 +292,7 @@ const summaryPoison: Poison[] = [
     label: 'unknown name, good payload',
     name: 'bogus',
     data: { runId: 'r1', hosts: [] },
-    reason: /unknown summary job "bogus"/,
+    reason: /unknown job name on a summary queue: "bogus"/,
   },
   {
     label: 'no scan children for its hosts',

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { propertiesKey } from '../../src/store/propertyStore.js';
+import { netqKeys } from '../../src/keys.js';
 import {
   appName,
   configOf,
@@ -25,7 +25,7 @@ async function rawProps(e: Record<string, string>, scope: string): Promise<Recor
   const config = configOf(e);
   const redis = new Redis(config.redisUrl);
   try {
-    return await redis.hgetall(propertiesKey(config.prefix, scope));
+    return await redis.hgetall(netqKeys(config.prefix).props(scope));
   } finally {
     redis.disconnect();
   }

@@ -115,7 +115,7 @@ describe('network:rebuild', () => {
 
     const q = producer(config);
     try {
-      await writeProperty(q.redis, config.prefix, app, 'initial-network', net);
+      await writeProperty(q.redis, q.keys, app, 'initial-network', net);
       const { result } = await rebuild(q, { app }, { wait: true, timeoutMs: 20_000 });
       const info = await onNet.inspect();
       const ip = info.NetworkSettings.Networks[net]?.IPAddress;

@@ -7,8 +7,9 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { tokenChecker } from '../../producers/http/auth.js';
 import { buildServer } from '../../producers/http/server.js';
+import { queueName } from '../../src/jobs.js';
 import { silentLogger } from '../../src/logger.js';
-import { NetqQueues, queueName } from '../../src/queue.js';
+import { NetqQueues } from '../../src/queue.js';
 import {
   appName,
   cleanupDocker,

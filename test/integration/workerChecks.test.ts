@@ -25,6 +25,9 @@ import {
  */
 const env = useTestEnvs({ docker: true });
 
+/** The Redis database the connection-count test uses, and no other test. */
+const CONNECTIONS_DB = 11;
+
 const bridgeIp = async (id: string) =>
   (await docker.getContainer(id).inspect()).NetworkSettings.Networks.bridge?.IPAddress ?? '';
 
@@ -187,12 +190,18 @@ describe('a worker checks for itself', () => {
 
   it('keeps a steady number of Redis connections over many runs (no connection per queue or per job)', async () => {
     const e = env();
-    const config = configOf(e);
-    await startPool(config);
+    // a database of its own, so that the count is of this test's connections only (the Redis is shared)
+    const url = new URL(configOf(e).redisUrl);
+    url.pathname = `/${CONNECTIONS_DB}`;
+    const config = { ...configOf(e), redisUrl: url.toString() };
+    const pool = await startPool(config);
     const apps = [appName('conn'), appName('conn')];
     for (const app of apps) await createAppContainer({ app, proc: 'web', index: 1 });
     const q = producer(config);
-    const clients = async () => (String(await q.redis.call('CLIENT', 'LIST')).match(/\n/g) ?? []).length;
+    const clients = async () =>
+      String(await q.redis.call('CLIENT', 'LIST'))
+        .split('\n')
+        .filter((line) => line.includes(` db=${CONNECTIONS_DB} `)).length;
     try {
       const once = async () => {
         await rebuildall(q, { wait: true, timeoutMs: 30_000 });
@@ -202,6 +211,25 @@ describe('a worker checks for itself', () => {
       const warm = await clients();
       for (let i = 0; i < 15; i++) await once();
       expect(await clients()).toBeLessThanOrEqual(warm);
+    } finally {
+      await pool.close();
+      await q.redis.flushdb(); // the database is this test's alone
+      await q.close();
+    }
+  });
+
+  it('leaves no worker taking jobs when its start fails half-way', async () => {
+    const e = env();
+    const config = configOf(e);
+    const q = producer(config);
+    try {
+      // a key of the wrong type where the heartbeat writes: the start fails once the BullMQ workers are up
+      await q.redis.set(q.keys.workerHealth, 'not a hash');
+      await expect(startPool(config)).rejects.toThrow(/WRONGTYPE/);
+      const rebuilds = q.rebuildQueue(config.hostId);
+      await until('no worker left on the rebuild queue', async () =>
+        (await rebuilds.getWorkers()).length === 0 ? true : undefined,
+      );
     } finally {
       await q.close();
     }

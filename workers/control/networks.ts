@@ -1,9 +1,11 @@
 import type { Job } from 'bullmq';
 import type { z } from 'zod';
+import { isDockerNetwork } from '../../src/docker/networks.js';
 import { BadInputError, dockerStatus } from '../../src/errors.js';
 import {
-  describeZodError,
   JOB,
+  type NetworkDestroyResult,
+  type NetworkExistsResult,
   type NetworkJob,
   type NetworkListJob,
   networkJobSchema,
@@ -12,35 +14,15 @@ import {
 import type { NetworkFacts } from '../../src/types.js';
 import type { WorkerContext } from '../context.js';
 import type { ControlHandler } from '../control.js';
+import { parseJobData } from '../jobData.js';
 
 /** The label Dokku puts on the networks it creates; `network:list --managed` shows only these. */
 export const LABEL_NETWORK_NAME = 'com.dokku.network-name';
 export const LABEL_NETWORK_CREATED_BY = 'com.dokku.network-created-by';
 
-/** Docker's own networks: netq refuses to create them (the engine itself refuses to remove them). */
-export const DOCKER_NETWORKS: readonly string[] = ['bridge', 'host', 'none'];
-
-/** What `network:destroy` returns. */
-export interface NetworkDestroyResult {
-  network: string;
-  id: string;
-  /** false when a retry found the network already gone (the first try, or someone else, removed it) */
-  removed: boolean;
-}
-
-/** What `network:exists` returns. */
-export type NetworkExistsResult = boolean;
-
 /** Parses a job's payload again on the worker side: anything that did not come from our producers gets the same checks. */
-function parse<S extends z.ZodType>(schema: S, ctx: WorkerContext, job: Job): z.infer<S> {
-  const parsed = schema.safeParse(job.data);
-  if (!parsed.success) throw new BadInputError(`bad ${job.name} job: ${describeZodError(parsed.error)}`);
-  const host = (parsed.data as { host: string }).host;
-  if (host !== ctx.config.hostId) {
-    throw new BadInputError(`${job.name} job for host ${host} reached a worker of host ${ctx.config.hostId}`);
-  }
-  return parsed.data;
-}
+const parse = <S extends z.ZodType>(schema: S, ctx: WorkerContext, job: Job): z.infer<S> =>
+  parseJobData(job, job.name, schema, ctx.config.hostId);
 
 /**
  * The network of exactly this name. Docker resolves `network inspect X` by id, then name, then id
@@ -52,7 +34,7 @@ async function findNetwork(ctx: WorkerContext, name: string): Promise<NetworkFac
 }
 
 function refuseDockerNetwork(name: string, action: string): void {
-  if (DOCKER_NETWORKS.includes(name)) {
+  if (isDockerNetwork(name)) {
     throw new BadInputError(`cannot ${action} ${name}: it is one of Docker's own networks`);
   }
 }

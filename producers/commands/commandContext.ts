@@ -1,10 +1,14 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { Config } from '../../src/config.js';
-import { BadInputError, quoteInput } from '../../src/errors.js';
-import { describeZodError, hostIdSchema } from '../../src/jobs.js';
 import { NetqQueues } from '../../src/queue.js';
 import { ensureRedis } from '../client.js';
 import type { DokkuOutput } from '../dokkuOutput.js';
+import type { OperationContext } from '../operations/context.js';
+
+/**
+ * What every CLI command gets and shares: its context from the CLI entry, the common options (`--format`,
+ * `--timeout`), printing, and the operation context (producers/operations/) that connects to Redis on demand.
+ */
 
 /** What every command registration receives from the CLI entry. */
 export interface CommandContext {
@@ -24,20 +28,14 @@ export interface WaitFlags {
 
 const REDIS_DEADLINE_MS = 10_000;
 
+/** How the CLI names a host in the messages of the operations' checks. */
+export const HOST_INPUT = '--host';
+
 export function seconds(value: string): number {
   if (!/^\d+(\.\d+)?$/.test(value) || Number(value) <= 0 || Number(value) > 86_400) {
     throw new InvalidArgumentError('expected a number of seconds between 0 and 86400');
   }
   return Number(value);
-}
-
-/** Checks a --host value before anything connects: one line, exit 1. */
-export function checkHost(host: string | undefined): void {
-  if (host === undefined) return;
-  const parsed = hostIdSchema.safeParse(host);
-  if (!parsed.success) {
-    throw new BadInputError(`invalid --host ${quoteInput(host)}: ${describeZodError(parsed.error)}`);
-  }
 }
 
 export const formatOption = () =>
@@ -49,14 +47,38 @@ export function print(text: string, out: NodeJS.WriteStream = process.stdout) {
   out.write(text.endsWith('\n') ? text : `${text}\n`);
 }
 
-/** Connects to Redis (failing fast, naming REDIS_URL), runs fn, and always disconnects. */
-export async function withQueues<T>(config: Config, timeoutS: number, fn: (q: NetqQueues) => Promise<T>): Promise<T> {
-  const queues = new NetqQueues(config);
-  queues.redis.on('error', () => {});
+/**
+ * Runs fn with an operation context for one command: the config read when first needed, Redis connected
+ * when the operation first asks for it (failing fast, naming REDIS_URL, within `timeoutS` or 10 s) and always
+ * closed after fn. An operation that refuses its input never connects.
+ */
+export async function withOperations<T>(
+  getConfig: () => Config,
+  timeoutS: number,
+  fn: (ops: OperationContext) => Promise<T>,
+): Promise<T> {
+  let queues: NetqQueues | undefined;
+  let ready: Promise<NetqQueues> | undefined;
+  const connect = async () => {
+    const q = new NetqQueues(getConfig());
+    queues = q;
+    q.redis.on('error', () => {});
+    await ensureRedis(q, Math.min(timeoutS * 1000, REDIS_DEADLINE_MS));
+    return q;
+  };
+  const ops: OperationContext = {
+    get config() {
+      return getConfig();
+    },
+    queues: () => {
+      ready ??= connect();
+      return ready;
+    },
+    hostInput: HOST_INPUT,
+  };
   try {
-    await ensureRedis(queues, Math.min(timeoutS * 1000, REDIS_DEADLINE_MS));
-    return await fn(queues);
+    return await fn(ops);
   } finally {
-    await queues.close();
+    if (queues) await queues.close();
   }
 }

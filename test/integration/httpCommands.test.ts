@@ -1,0 +1,473 @@
+import http from 'node:http';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { DokkuOutput } from '../../producers/dokkuOutput.js';
+import { buildServer } from '../../producers/http/server.js';
+import { buildProgram } from '../../producers/program.js';
+import { APP_NAME_PATTERN } from '../../src/appName.js';
+import { type Config, loadConfig } from '../../src/config.js';
+import { DockerodeEngine } from '../../src/docker/dockerodeEngine.js';
+import { queueName } from '../../src/jobs.js';
+import { silentLogger } from '../../src/logger.js';
+import { NetqQueues } from '../../src/queue.js';
+import { NamespaceEngine } from '../engines.js';
+import {
+  appName,
+  cleanupDocker,
+  cleanupPrefix,
+  closePools,
+  configOf,
+  createAppContainer,
+  createTestNetwork,
+  openPools,
+  runCli,
+  runId,
+  scopeLabel,
+  startPool,
+  testEnv,
+} from '../helpers.js';
+
+/**
+ * Every CLI command over HTTP: each has its route, documented in the OpenAPI document generated from the
+ * routes' zod schemas (/openapi.json), and each route runs the operation the CLI runs, so that an answer is
+ * what the CLI's `--format json` prints.
+ */
+
+const TOKEN = 'http-commands-token-0123456789';
+
+/** The commands that are no request: they run a process, or print the help. */
+const NOT_OVER_HTTP: Record<string, string> = {
+  worker: 'runs a worker pool',
+  serve: 'is the HTTP server',
+  network: "prints the CLI's help",
+  'network:help': "prints the CLI's help",
+};
+
+interface Served {
+  base: URL;
+  config: Config;
+  queues: NetqQueues;
+  app: FastifyInstance;
+}
+
+const envs: Record<string, string>[] = [];
+const servers: Served[] = [];
+
+function env(extra: Record<string, string> = {}) {
+  const e = testEnv({ NETQ_API_TOKEN: TOKEN, ...extra });
+  envs.push(e);
+  return e;
+}
+
+/** A real server on 127.0.0.1 and a free port, as `netq serve` builds it. */
+async function serve(e: Record<string, string>): Promise<Served> {
+  const config = configOf(e);
+  const queues = new NetqQueues(config);
+  queues.redis.on('error', () => {});
+  const app = await buildServer({ config, queues, logger: silentLogger() });
+  const base = new URL(await app.listen({ host: '127.0.0.1', port: 0 }));
+  const s = { base, config, queues, app };
+  servers.push(s);
+  return s;
+}
+
+afterEach(async () => {
+  for (const s of servers.splice(0)) {
+    await s.app.close();
+    await s.queues.close();
+  }
+  await closePools();
+  expect(openPools()).toBe(0);
+  await cleanupDocker();
+  for (const e of envs.splice(0)) await cleanupPrefix(configOf(e));
+});
+afterAll(cleanupDocker);
+
+interface Reply {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  text: string;
+  // biome-ignore lint/suspicious/noExplicitAny: answers are checked field by field
+  json: any;
+}
+
+/** One request with exactly these headers (the token unless `auth` is null; fetch would not let a test set Host). */
+function call(
+  s: Served,
+  method: string,
+  path: string,
+  opts: { body?: unknown; auth?: string | null; headers?: Record<string, string> } = {},
+): Promise<Reply> {
+  const headers: Record<string, string> = { host: s.base.host, ...opts.headers };
+  const auth = opts.auth === undefined ? `Bearer ${TOKEN}` : opts.auth;
+  if (auth !== null) headers.authorization = auth;
+  const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: '127.0.0.1', port: s.base.port, method, path, headers, timeout: 90_000 },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => {
+          text += d;
+        });
+        res.on('end', () => {
+          let json: unknown;
+          try {
+            json = JSON.parse(text);
+          } catch {
+            json = undefined;
+          }
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
+        });
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`${method} ${path} timed out`)));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** Jobs in every queue of these hosts and in summary, in any state. */
+async function jobCount(q: NetqQueues, hosts = ['local']): Promise<number> {
+  const names = [...hosts.flatMap((h) => [queueName.rebuild(h), queueName.scan(h), queueName.control(h)]), 'summary'];
+  const counts = await Promise.all(names.map((n) => q.queue(n).getJobCounts()));
+  return counts.flatMap((c) => Object.values(c)).reduce((a, b) => a + b, 0);
+}
+
+/** A host heartbeat without a worker: whatever gets queued stays queued, so it can be counted. */
+const fakeLiveHost = (q: NetqQueues, host = 'local') => q.redis.zadd(q.keys.hosts, Date.now() + 600_000, host);
+
+interface OpenApiOperation {
+  tags?: string[];
+  operationId?: string;
+  parameters?: { in: string; name: string; schema: { pattern?: string } }[];
+  // biome-ignore lint/suspicious/noExplicitAny: the document is checked where it matters
+  requestBody?: any;
+}
+type OpenApi = { paths: Record<string, Record<string, OpenApiOperation>> };
+
+/** Every operation of the document: method, path (OpenAPI's `{param}` form) and the operation. */
+function operations(doc: OpenApi): { method: string; path: string; op: OpenApiOperation }[] {
+  return Object.entries(doc.paths).flatMap(([path, methods]) =>
+    Object.entries(methods).map(([method, op]) => ({ method: method.toUpperCase(), path, op })),
+  );
+}
+
+/** A path of the document with its parameters filled in. */
+const filled = (path: string) =>
+  path.replace('{app}', 'my-app').replace('{key}', 'tld').replace('{network}', 'my-net').replace('{id}', '1');
+
+describe('netq serve: a route for every command', () => {
+  it('documents a /v1 route for every CLI command in /openapi.json, generated from the zod schemas', async () => {
+    const program = buildProgram({
+      getConfig: () => loadConfig({}),
+      forceExit: (code) => {
+        throw new Error(`exit ${code}`);
+      },
+      out: new DokkuOutput(),
+    });
+    const commands = program.commands.map((c) => c.name());
+    // the list of exceptions names real commands only
+    for (const name of Object.keys(NOT_OVER_HTTP)) expect(commands, name).toContain(name);
+
+    const s = await serve(env());
+    expect((await call(s, 'GET', '/openapi.json', { auth: null })).status).toBe(401);
+    const res = await call(s, 'GET', '/openapi.json');
+    expect(res.status).toBe(200);
+    const doc = res.json as OpenApi;
+    const ops = operations(doc);
+    const tags = new Set(ops.flatMap((o) => o.op.tags ?? []));
+    for (const name of commands.filter((c) => !(c in NOT_OVER_HTTP))) {
+      expect(tags.has(name), `no route documented for the command ${name}`).toBe(true);
+    }
+    // only the API is documented: every operation runs a CLI command (or looks up a job) under /v1
+    for (const { method, path, op } of ops) {
+      expect(path, `${method} ${path}`).toMatch(/^\/v1\//);
+      expect(op.tags, `${method} ${path}`).toHaveLength(1);
+      expect([...commands, 'jobs'], `${method} ${path}`).toContain(op.tags?.[0]);
+      expect(op.operationId, `${method} ${path}`).toBeDefined();
+    }
+    // generated from the schemas the routes check requests with
+    const rebuild = doc.paths['/v1/apps/{app}/rebuild']?.post;
+    const appParam = rebuild?.parameters?.find((p) => p.in === 'path' && p.name === 'app');
+    expect(appParam?.schema.pattern).toBe(APP_NAME_PATTERN.source);
+    const setBody = doc.paths['/v1/global/properties/{key}']?.put?.requestBody;
+    expect(setBody.content['application/json'].schema.properties.values).toMatchObject({
+      type: 'array',
+      maxItems: 64,
+      items: { type: 'string', maxLength: 1024 },
+    });
+  });
+
+  it('guards every documented route: 421 for a foreign Host, 401 without the token, 403 for a cross-site write', async () => {
+    const s = await serve(env());
+    await fakeLiveHost(s.queues);
+    const doc = (await call(s, 'GET', '/openapi.json')).json as OpenApi;
+    const ops = operations(doc);
+    expect(ops.length).toBeGreaterThanOrEqual(15);
+    for (const { method, path } of ops) {
+      const url = filled(path);
+      const what = `${method} ${url}`;
+      const foreign = await call(s, method, url, { headers: { host: `evil.example:${s.base.port}` } });
+      expect(foreign.status, what).toBe(421);
+      const anonymous = await call(s, method, url, { auth: null });
+      expect(anonymous.status, what).toBe(401);
+      expect(anonymous.json.error, what).toMatch(/missing or wrong bearer token/);
+      if (method !== 'GET') {
+        const crossSite = await call(s, method, url, { headers: { origin: 'http://evil.example' } });
+        expect(crossSite.status, what).toBe(403);
+        expect(crossSite.json.error, what).toMatch(/^cross-site request refused: Origin "http:\/\/evil\.example"/);
+      }
+    }
+    expect(await jobCount(s.queues)).toBe(0);
+    // the same request from curl (no Origin) with the token is done: the refusals above were not for nothing
+    const queued = await call(s, 'POST', '/v1/apps/my-app/rebuild?wait=false');
+    expect(queued.status).toBe(202);
+    expect(await jobCount(s.queues)).toBe(1);
+  });
+
+  it('refuses bad input to the new routes with a 4xx and one line naming the problem, and queues nothing', async () => {
+    const s = await serve(env());
+    await fakeLiveHost(s.queues);
+    const cases: [string, string, unknown, number, RegExp][] = [
+      ['POST', '/v1/networks/a%20b', undefined, 400, /^invalid network name "a b": network name must match/],
+      ['POST', '/v1/networks/bridge', undefined, 400, /^cannot create network bridge: it is one of Docker's own/],
+      ['POST', '/v1/networks/my-net?host=Not_A_Host', undefined, 400, /^query\.host: host id must be/],
+      ['POST', '/v1/networks/my-net', { force: true }, 400, /^body: Unrecognized key: "force"$/],
+      ['DELETE', '/v1/networks/a..b', undefined, 400, /^invalid network name "a\.\.b": network name must not/],
+      ['DELETE', '/v1/networks/my-net?timeout=0', undefined, 400, /^query\.timeout: expected more than 0 seconds$/],
+      ['GET', '/v1/networks/-x/exists', undefined, 400, /^invalid network name "-x"/],
+      ['GET', '/v1/networks/my-net?wait=true', undefined, 400, /^query: Unrecognized key: "wait"$/],
+      ['GET', '/v1/networks?managed=maybe', undefined, 400, /^query\.managed: expected true or false$/],
+      ['GET', '/v1/hosts?all=1', undefined, 400, /^query: Unrecognized key: "all"$/],
+      ['POST', '/v1/apps/UPPER/forget', undefined, 400, /^invalid app name "UPPER": app name must match/],
+      ['POST', '/v1/apps/my-app/rename', undefined, 400, /^body must be a JSON object$/],
+      ['POST', '/v1/apps/my-app/rename', {}, 400, /^body\.to: /],
+      ['POST', '/v1/apps/my-app/rename', { to: 'New_App!' }, 400, /^body\.to: invalid app name "New_App!"/],
+      ['POST', '/v1/apps/my-app/rename', { to: 'my-app' }, 400, /^the old and the new app name are the same/],
+      ['PUT', '/v1/global/properties/tld', undefined, 400, /^body must be a JSON object$/],
+      ['PUT', '/v1/global/properties/tld', { values: 'x.test' }, 400, /^body\.values: expected an array of strings$/],
+      [
+        'PUT',
+        '/v1/global/properties/static-web-listener',
+        { values: ['127.0.0.1:5000'] },
+        400,
+        /^Property cannot be specified globally$/,
+      ],
+      [
+        'PUT',
+        '/v1/global/properties/colour',
+        { values: ['red'] },
+        400,
+        /^Invalid property specified, valid properties/,
+      ],
+      ['PUT', '/v1/global/properties/tld', { values: ['NOT A TLD'] }, 400, /^tld must be a DNS suffix/],
+    ];
+    for (const [method, url, body, status, message] of cases) {
+      const res = await call(s, method, url, { body });
+      expect(res.status, `${method} ${url} ${res.text}`).toBe(status);
+      expect(Object.keys(res.json), `${method} ${url}`).toEqual(['error']);
+      expect(res.json.error, `${method} ${url}`).toMatch(message);
+      expect(res.json.error).not.toContain('\n');
+    }
+    expect(await jobCount(s.queues)).toBe(0);
+  });
+});
+
+describe('netq serve: the commands of one host', () => {
+  it('creates, finds, lists and destroys a network as the CLI does', async () => {
+    const e = env();
+    await startPool(configOf(e));
+    const s = await serve(e);
+    const net = `netq-t${runId}-http-net`;
+
+    const created = await call(s, 'POST', `/v1/networks/${net}`);
+    expect(created.status).toBe(201);
+    expect(created.json).toMatchObject({ name: net, driver: 'bridge', attachable: true });
+    expect(created.json.labels).toMatchObject({ 'com.dokku.network-name': net });
+    const again = await call(s, 'POST', `/v1/networks/${net}`);
+    expect(again.status).toBe(400);
+    expect(again.json.error).toMatch(new RegExp(`^Unable to create network: Error response from daemon: .*${net}`));
+
+    expect((await call(s, 'GET', `/v1/networks/${net}/exists`)).json).toEqual({ network: net, exists: true });
+    const info = await call(s, 'GET', `/v1/networks/${net}`);
+    expect(info.status).toBe(200);
+    // what `netq network:info <net> --format json` prints, as JSON
+    const cli = await runCli(['network:info', net, '--format', 'json'], e);
+    expect(cli.code).toBe(0);
+    expect(info.json).toEqual(JSON.parse(cli.stdout));
+    expect(info.json).toMatchObject({ Name: net, DokkuManaged: true, Driver: 'bridge' });
+
+    const managed = await call(s, 'GET', '/v1/networks?managed=true');
+    expect(managed.json.map((n: { Name: string }) => n.Name)).toContain(net);
+    expect(managed.json.map((n: { Name: string }) => n.Name)).not.toContain('bridge');
+    const all = await call(s, 'GET', '/v1/networks');
+    const cliList = await runCli(['network:list', '--format', 'json'], e);
+    expect(all.json).toEqual(JSON.parse(cliList.stdout));
+    expect(all.json.map((n: { Name: string }) => n.Name)).toEqual(expect.arrayContaining(['bridge', net]));
+
+    const destroyed = await call(s, 'DELETE', `/v1/networks/${net}`);
+    expect(destroyed.status).toBe(200);
+    expect(destroyed.json).toEqual({ network: net, id: created.json.id, removed: true });
+    expect((await call(s, 'GET', `/v1/networks/${net}/exists`)).json).toEqual({ network: net, exists: false });
+    expect(await call(s, 'GET', `/v1/networks/${net}`)).toMatchObject({
+      status: 404,
+      json: { error: 'Network does not exist' },
+    });
+    const gone = await call(s, 'DELETE', `/v1/networks/${net}`);
+    expect(gone.status).toBe(400);
+    expect(gone.json.error).toBe(`Unable to destroy network: Error response from daemon: network ${net} not found`);
+  });
+
+  it("renames and forgets an app's properties, as the delete and rename hooks do", async () => {
+    const e = env();
+    await startPool(configOf(e));
+    const s = await serve(e);
+    const [before, after] = [appName('before'), appName('after')];
+    // stored without a worker, as `network:set --no-apply` does
+    const set = await call(s, 'PUT', `/v1/apps/${before}/properties/tld`, {
+      body: { values: ['moved.test'], apply: false },
+    });
+    expect(set.status).toBe(200);
+    expect(set.json).toEqual({ scope: before, key: 'tld', value: 'moved.test', applied: 'none' });
+    expect(set.headers['netq-job-id']).toBeUndefined();
+
+    const renamed = await call(s, 'POST', `/v1/apps/${before}/rename`, { body: { to: after } });
+    expect(renamed.status).toBe(200);
+    expect(renamed.json).toEqual({ from: before, to: after, properties: 1 });
+    expect((await call(s, 'GET', `/v1/apps/${after}/report`)).json).toMatchObject({ 'network-tld': 'moved.test' });
+    expect((await call(s, 'GET', `/v1/apps/${before}/report`)).json).toMatchObject({ 'network-tld': '' });
+
+    expect((await call(s, 'POST', `/v1/apps/${after}/forget`)).json).toEqual({ app: after, forgotten: true });
+    expect((await call(s, 'GET', `/v1/apps/${after}/report`)).json).toMatchObject({ 'network-tld': '' });
+    const twice = await call(s, 'POST', `/v1/apps/${after}/forget`);
+    expect(twice.json).toEqual({ app: after, forgotten: false });
+    // what the CLI prints for the same
+    const cli = await runCli(['network:forget', after, '--format', 'json'], e);
+    expect(JSON.parse(cli.stdout)).toEqual(twice.json);
+  });
+});
+
+describe('netq serve: the commands across two hosts', () => {
+  const h2 = new NamespaceEngine(`netq-hc-${runId}`);
+  beforeAll(() => h2.start(), 90_000);
+  afterEach(async () => {
+    const filters = { label: [scopeLabel] };
+    const left = await h2.docker.listContainers({ all: true, filters });
+    await Promise.all(left.map((c) => h2.docker.getContainer(c.Id).remove({ force: true })));
+  });
+  afterAll(() => h2.destroy());
+
+  /** A worker for the machine's engine (host local) and one for the second engine (host h2). */
+  async function twoHosts(e: Record<string, string>): Promise<void> {
+    const config = configOf(e);
+    await startPool(config);
+    await startPool({ ...config, hostId: 'h2' }, { docker: new DockerodeEngine(h2.dockerHost, scopeLabel) });
+  }
+
+  it('rebuilds an app that runs on two hosts on both, as the CLI does, and names one host when asked', async () => {
+    const e = env();
+    await twoHosts(e);
+    const s = await serve(e);
+    const app = appName('both');
+    await createAppContainer({ app });
+    await createAppContainer({ app, engine: h2.docker });
+
+    const rebuilt = await call(s, 'POST', `/v1/apps/${app}/rebuild`);
+    expect(rebuilt.status).toBe(200);
+    expect(rebuilt.json).toMatchObject({ app, containers: 2, configured: 2, failed: 0 });
+    expect(rebuilt.json.results.map((r: { host: string }) => r.host)).toEqual(['h2', 'local']);
+    expect(rebuilt.headers['netq-queue']).toBe('rebuild.h2, rebuild.local');
+    expect(String(rebuilt.headers['netq-job-id']).split(', ')).toHaveLength(2);
+    // the CLI's answer for the same app has the same shape and hosts
+    const cli = await runCli(['network:rebuild', app, '--format', 'json'], e);
+    expect(cli.code).toBe(0);
+    const cliJson = JSON.parse(cli.stdout);
+    expect(Object.keys(cliJson).sort()).toEqual(Object.keys(rebuilt.json).sort());
+    expect(cliJson.results.map((r: { host: string }) => r.host)).toEqual(['h2', 'local']);
+
+    // not waiting: one job per host
+    const queued = await call(s, 'POST', `/v1/apps/${app}/rebuild`, { body: { wait: false } });
+    expect(queued.status).toBe(202);
+    expect(queued.json).toEqual({
+      jobs: [
+        { jobId: expect.any(String), queue: 'rebuild.h2' },
+        { jobId: expect.any(String), queue: 'rebuild.local' },
+      ],
+    });
+    // one host named: that host's rebuild only
+    const one = await call(s, 'POST', `/v1/apps/${app}/rebuild?host=h2`);
+    expect(one.status).toBe(200);
+    expect(one.json).toMatchObject({ app, host: 'h2', containers: 1, configured: 1 });
+    expect(one.headers['netq-queue']).toBe('rebuild.h2');
+
+    // a set of the app must name its host, as the CLI's must; the answer says how, in HTTP's words
+    const ambiguous = await call(s, 'PUT', `/v1/apps/${app}/properties/tld`, { body: { values: ['both.test'] } });
+    expect(ambiguous.status).toBe(400);
+    expect(ambiguous.json.error).toBe(`app ${app} runs on h2, local: name one with "host" (query or body)`);
+    const named = await call(s, 'PUT', `/v1/apps/${app}/properties/tld?host=h2`, { body: { values: ['both.test'] } });
+    expect(named.status).toBe(200);
+    expect(named.json).toMatchObject({ scope: app, value: 'both.test', applied: 'rebuild' });
+    expect(named.json.result).toMatchObject({ app, host: 'h2', configured: 1 });
+  });
+
+  it('sets a global property across the fleet, checking its networks on every live host', async () => {
+    const e = env();
+    await twoHosts(e);
+    const s = await serve(e);
+    const [here, there] = [appName('fleet'), appName('fleet')];
+    await createAppContainer({ app: here });
+    await createAppContainer({ app: there, engine: h2.docker });
+
+    const set = await call(s, 'PUT', '/v1/global/properties/tld', { body: { values: ['fleet.test'] } });
+    expect(set.status).toBe(200);
+    expect(set.json).toMatchObject({ scope: '--global', key: 'tld', value: 'fleet.test', applied: 'rebuildall' });
+    expect(set.json.result.results.map((r: { app: string; host: string }) => `${r.app}@${r.host}`).sort()).toEqual(
+      [`${here}@local`, `${there}@h2`].sort(),
+    );
+    expect((await call(s, 'GET', '/v1/global/report')).json).toMatchObject({ 'network-global-tld': 'fleet.test' });
+
+    // a network only the machine's engine has: stored with a warning naming h2, where applying it fails
+    const net = `netq-t${runId}-only-local`;
+    await createTestNetwork(net);
+    const partly = await call(s, 'PUT', '/v1/global/properties/attach-post-deploy', { body: { values: [net] } });
+    expect(partly.status).toBe(200);
+    expect(partly.json.warnings).toEqual([
+      expect.stringMatching(new RegExp(`^Network ${net} does not exist on host h2 yet`)),
+    ]);
+    const byHost = Object.fromEntries(
+      partly.json.result.results.map((r: { host: string; failed: number }) => [r.host, r.failed]),
+    );
+    expect(byHost).toEqual({ local: 0, h2: 1 });
+  });
+
+  it('lists both hosts, and asks which host a network command is for', async () => {
+    const e = env();
+    await twoHosts(e);
+    const s = await serve(e);
+    const hosts = await call(s, 'GET', '/v1/hosts');
+    expect(hosts.status).toBe(200);
+    expect(hosts.json).toEqual([
+      expect.objectContaining({ host: 'h2', live: true, workers: 1 }),
+      expect.objectContaining({ host: 'local', live: true, workers: 1 }),
+    ]);
+    const cli = await runCli(['hosts', '--format', 'json'], e);
+    const keys = (list: Record<string, unknown>[]) => list.map(({ lastHeartbeat: _, ...rest }) => rest);
+    expect(keys(hosts.json)).toEqual(keys(JSON.parse(cli.stdout)));
+
+    const ambiguous = await call(s, 'GET', '/v1/networks');
+    expect(ambiguous.status).toBe(400);
+    expect(ambiguous.json.error).toBe('several hosts are live (h2, local): name one with "host" (query or body)');
+    const onH2 = await call(s, 'GET', '/v1/networks?host=h2');
+    expect(onH2.status).toBe(200);
+    expect(onH2.json.map((n: { Name: string }) => n.Name)).toContain('bridge');
+    const net = `netq-t${runId}-on-h2`;
+    const made = await call(s, 'POST', `/v1/networks/${net}`, { body: { host: 'h2' } });
+    expect(made.status).toBe(201);
+    expect((await h2.docker.getNetwork(net).inspect()).Name).toBe(net);
+    expect((await call(s, 'GET', `/v1/networks/${net}/exists?host=local`)).json.exists).toBe(false);
+    expect((await call(s, 'DELETE', `/v1/networks/${net}?host=h2`)).json).toMatchObject({ removed: true });
+  });
+});
