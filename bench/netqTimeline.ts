@@ -1,3 +1,4 @@
+import { jobId } from '../src/jobs.js';
 import type { NetqQueues } from '../src/queue.js';
 import type { BenchApp } from './containers.js';
 import type { NetqRound } from './netqRebuildall.js';
@@ -6,9 +7,9 @@ import { stats } from './stats.js';
 /** Where the time of one netq rebuildall went, from BullMQ's job timestamps (ms after the CLI started). */
 export async function netqTimeline(queues: NetqQueues, round: NetqRound, apps: BenchApp[]) {
   const summary = await queues.summaryQueue().getJob(round.runId);
-  const scan = await queues.scanQueue('local').getJob(`${round.runId}.local`);
+  const scan = await queues.scanQueue('local').getJob(jobId.scan(round.runId, 'local'));
   const rebuilds = await Promise.all(
-    apps.map((a) => queues.rebuildQueue('local').getJob(`${round.runId}.local.${a.app}`)),
+    apps.map((a) => queues.rebuildQueue('local').getJob(jobId.runChild(round.runId, 'local', a.app))),
   );
   const t0 = round.startedAt;
   const at = (v: number | undefined) => (v === undefined ? Number.NaN : v - t0);

@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 
 export const USAGE =
   'usage: npm run bench [-- --quick | --profile] [--rounds N] [--sizes 50,150,300] [--parallel 8] [--no-storm] [--starts 100]\n' +
+  '       [--cli-samples 20] [--rss-runs 100]\n' +
   '       npm run bench -- --fleet [--fleet-sizes 1000,5000,10000] [--fleet-hosts 20] [--rounds 3]   (simulated engines)';
 
 const MB_PER_CONTAINER = 6; // busybox httpd + docker-init + shim, measured about 5 MB
@@ -24,6 +25,8 @@ export function parseBenchArgs() {
       'no-storm': { type: 'boolean', default: false },
       starts: { type: 'string' },
       'profile-apps': { type: 'string', default: '150' },
+      'cli-samples': { type: 'string' },
+      'rss-runs': { type: 'string' },
       // the simulated fleet (bench/fleet/): only it runs
       fleet: { type: 'boolean', default: false },
       'fleet-sizes': { type: 'string' },
@@ -43,6 +46,10 @@ export interface BenchOptions {
   sizes: number[];
   /** event-to-write samples; 0 skips the measurement */
   latencyStarts: number;
+  /** samples of `network:rebuild <app>` and of its `--no-wait` form, at the first size; 0 skips */
+  cliSamples: number;
+  /** rebuildalls run after the largest size's rounds to see the worker's memory grow; 0 skips */
+  rssRuns: number;
   storm: { requests: number; apps: number } | undefined;
   memAvailableMb: number;
   /** what the plan left out and why (the run adds more as it goes) */
@@ -91,5 +98,13 @@ export async function planBench(opt: BenchArgs): Promise<BenchOptions> {
       : mode === 'quick'
         ? { requests: 200, apps: 10 }
         : { requests: 1000, apps: 50 };
-  return { mode, rounds, parallel, sizes, latencyStarts, storm, memAvailableMb, notes };
+  const count = (name: 'cli-samples' | 'rss-runs', quick: number, full: number) => {
+    const v = opt[name];
+    if (mode === 'profile') return 0;
+    if (v !== undefined) return v === '0' ? 0 : positive(name, v);
+    return mode === 'quick' ? quick : full;
+  };
+  const cliSamples = count('cli-samples', 5, 20);
+  const rssRuns = count('rss-runs', 5, 100);
+  return { mode, rounds, parallel, sizes, latencyStarts, cliSamples, rssRuns, storm, memAvailableMb, notes };
 }

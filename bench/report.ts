@@ -5,6 +5,7 @@ import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { type BenchRun, ROOT, say } from './benchRun.js';
+import type { CliCallsResult } from './cliCalls.js';
 import { markdownTable, ms, table } from './format.js';
 import type { LatencyResult } from './latency.js';
 import type { MachineFacts } from './machineFacts.js';
@@ -12,8 +13,10 @@ import type { SizeResult } from './measureRebuildall.js';
 import { perContainerChart } from './perContainerChart.js';
 import { perContainerRows, RATIO_HEADERS, ratioRows, SIZE_HEADERS, sizeRows, timelineRows } from './reportTables.js';
 import { resultPath } from './resultFiles.js';
+import type { RssGrowth } from './rssGrowth.js';
 import type { StormResult } from './storm.js';
 import { targets } from './targets.js';
+import { roundTwoTargets } from './targetsRoundTwo.js';
 
 /** What the comparisons gathered so far: reported at the end, or as a partial report after an error or signal. */
 export interface Gathered {
@@ -21,6 +24,8 @@ export interface Gathered {
   storm: StormResult | undefined;
   latency: LatencyResult | undefined;
   rssAfterStorm: { rssMb: number; hwmMb: number } | undefined;
+  cliCalls: CliCallsResult | undefined;
+  rssGrowth: RssGrowth | undefined;
   facts: MachineFacts | undefined;
   reported: boolean;
 }
@@ -28,10 +33,11 @@ export interface Gathered {
 export async function writeReport(run: BenchRun, gathered: Gathered, partial: boolean): Promise<void> {
   const { mode, rounds, sizes } = run.options;
   gathered.reported = true;
-  const { results, storm: stormResult, rssAfterStorm, facts, latency } = gathered;
+  const { results, storm: stormResult, rssAfterStorm, facts, latency, cliCalls, rssGrowth } = gathered;
   if (partial) say(`\nPARTIAL REPORT: the run stopped after ${results.length} of ${sizes.length} sizes`);
   const rssSize = results.find((r) => r.containers === 300) ?? results.at(-1);
   const tg = targets(results, rssSize, latency);
+  const tg2 = roundTwoTargets({ results, latency, cliCalls, rssGrowth });
   const pc = perContainerRows(results);
   const tl = timelineRows(results);
 
@@ -75,13 +81,16 @@ export async function writeReport(run: BenchRun, gathered: Gathered, partial: bo
   const tgRows = tg.map((t) => [t.target, t.measured, t.result]);
   text.push(`\ntargets\n${table(['target', 'measured', 'result'], tgRows)}`);
   md.push(`#### Targets\n\n${markdownTable(['target', 'measured', 'result'], tgRows)}`);
+  const tg2Rows = tg2.map((t) => [t.target, t.measured, t.result]);
+  text.push(`\ntargets, round two (issue 15)\n${table(['target', 'measured', 'result'], tg2Rows)}`);
+  md.push(`#### Targets, round two\n\n${markdownTable(['target', 'measured', 'result'], tg2Rows)}`);
   say(text.join('\n'));
 
   const base = await resultPath(`${mode === 'full' ? '' : `-${mode}`}${partial ? '-partial' : ''}`);
   const loadAverageAtEnd = os.loadavg().map((l) => Number(l.toFixed(2)));
   await writeFile(
     `${base}.json`,
-    `${JSON.stringify({ date: new Date().toISOString(), mode, partial, runId: run.id, rounds, machine: { ...facts, loadAverageAtEnd }, notes: run.notes, sizes: results, storm: stormResult, rssAfterStorm, latency, targets: tg, problems: run.problems }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), mode, partial, runId: run.id, rounds, machine: { ...facts, loadAverageAtEnd }, notes: run.notes, sizes: results, storm: stormResult, rssAfterStorm, latency, cliCalls, rssGrowth, targets: tg, targetsRoundTwo: tg2, problems: run.problems }, null, 2)}\n`,
   );
   await writeFile(`${base}.md`, `${md.join('\n\n')}\n`);
   // the picture of the per-container table: ms per container against size, one line per contender

@@ -16,6 +16,7 @@
 // measureRebuildall.ts and the contenders, storm.ts, latency.ts, report.ts, profileRun.ts, cleanup.ts).
 import { BenchRun, REDIS_URL, say } from './benchRun.js';
 import { cleanup } from './cleanup.js';
+import { measureCliCalls } from './cliCalls.js';
 import { QueueFloor } from './floor.js';
 import { Interrupted, interruptible, stop } from './interrupt.js';
 import { measureLatency } from './latency.js';
@@ -24,6 +25,7 @@ import { measureRebuildall } from './measureRebuildall.js';
 import { parseBenchArgs, planBench, USAGE } from './options.js';
 import { profileRun } from './profileRun.js';
 import { type Gathered, writeReport } from './report.js';
+import { measureRssGrowth } from './rssGrowth.js';
 import { running } from './runTimed.js';
 import { measureStorm } from './storm.js';
 import { stopWorker } from './workerChild.js';
@@ -45,13 +47,15 @@ const gathered: Gathered = {
   storm: undefined,
   latency: undefined,
   rssAfterStorm: undefined,
+  cliCalls: undefined,
+  rssGrowth: undefined,
   facts: undefined,
   reported: false,
 };
 
 /** The comparisons: every size, then (once, on the first size) the storm and the event-to-write latency. */
 async function compare(run: BenchRun): Promise<void> {
-  const { mode, sizes, rounds, storm, latencyStarts } = run.options;
+  const { mode, sizes, rounds, storm, latencyStarts, cliSamples, rssRuns } = run.options;
   const facts = await machineFacts(run);
   gathered.facts = facts;
   say(`netq bench (${mode}), run ${run.id}: label ${run.label}, Redis prefixes ${run.keyPattern}`);
@@ -74,6 +78,12 @@ async function compare(run: BenchRun): Promise<void> {
     }
     if (latencyStarts > 0 && gathered.latency === undefined && run.worker) {
       gathered.latency = await measureLatency(run, latencyStarts, n);
+    }
+    if (cliSamples > 0 && gathered.cliCalls === undefined && run.worker) {
+      gathered.cliCalls = await measureCliCalls(run, n, cliSamples);
+    }
+    if (rssRuns > 0 && n === sizes.at(-1) && run.worker) {
+      gathered.rssGrowth = await measureRssGrowth(run, run.worker, n, rssRuns);
     }
     if (run.worker) await stopWorker(run, run.worker);
   }

@@ -330,9 +330,11 @@ describe('across hosts', () => {
       }),
     ).toThrow(/REDIS_PASSWORD/);
     const config = execFileSync('docker-compose', ['-f', path.join(ROOT, 'docker-compose.yml'), 'config'], {
-      env: { PATH: process.env.PATH ?? '', REDIS_PASSWORD: 'pw-for-the-test' },
+      env: { PATH: process.env.PATH ?? '', REDIS_PASSWORD: 'pw-for-the-test', DOCKER_GID: '4242' },
     }).toString();
     expect(config).toContain('redis://:pw-for-the-test@redis:6379');
+    // the worker joins the Docker socket's group (scripts/compose-env finds it)
+    expect(config).toMatch(/group_add:\s*\n\s*- '?4242'?/);
     expect(config).toContain('--requirepass');
     // published on the host's loopback only, unless REDIS_BIND says otherwise
     expect(config).toMatch(/host_ip: 127\.0\.0\.1|127\.0\.0\.1:6379:6379/);
@@ -343,11 +345,11 @@ describe('across hosts', () => {
       const file = path.join(dir, '.env');
       const run = () =>
         execFileSync(path.join(ROOT, 'scripts/compose-env'), {
-          env: { PATH: process.env.PATH ?? '', COMPOSE_ENV_FILE: file },
+          env: { PATH: process.env.PATH ?? '', COMPOSE_ENV_FILE: file, DOKKU_ROOT: path.join(dir, 'no-dokku-here') },
         });
       run();
       const first = readFileSync(file, 'utf8');
-      expect(first).toMatch(/^REDIS_PASSWORD=[0-9a-f]{64}\nNETQ_API_TOKEN=[0-9a-f]{64}\n$/);
+      expect(first).toMatch(/^REDIS_PASSWORD=[0-9a-f]{64}\nNETQ_API_TOKEN=[0-9a-f]{64}\nDOCKER_GID=\d+\n$/);
       expect(statSync(file).mode & 0o777).toBe(0o600);
       run();
       expect(readFileSync(file, 'utf8')).toBe(first);
