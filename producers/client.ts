@@ -94,7 +94,8 @@ async function waitFor<T>(job: Job, queues: NetqQueues, queue: string, timeoutMs
     const state = await lookup(queues, what, () => job.getState().catch(() => 'unknown'));
     if (state === 'failed') {
       const fresh = await lookup(queues, what, () => queues.queue(queue).getJob(String(job.id)));
-      throw new JobFailedError(`${what} failed: ${fresh?.failedReason ?? (err as Error).message}`, { cause: err });
+      const reason = fresh?.failedReason ?? (err as Error).message;
+      throw new JobFailedError(`${what} failed: ${reason}`, { cause: err, reason });
     }
     if (state === 'completed') {
       const fresh = await lookup(queues, what, () => queues.queue(queue).getJob(String(job.id)));

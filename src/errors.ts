@@ -61,7 +61,14 @@ export class NoWorkerError extends NetqError {}
 export class WaitTimeoutError extends NetqError {}
 
 /** A job failed for good (its retries exhausted, or bad input seen by the worker). */
-export class JobFailedError extends NetqError {}
+export class JobFailedError extends NetqError {
+  /** the worker's reason (the job's failedReason), when the job got as far as a worker */
+  readonly reason: string | undefined;
+  constructor(message: string, options?: { cause?: unknown; reason?: string }) {
+    super(message, options);
+    this.reason = options?.reason;
+  }
+}
 
 /** An app's lock stayed taken (by a rebuild of it) longer than an operation on the app would wait. */
 export class AppBusyError extends NetqError {}

@@ -89,6 +89,7 @@ export class NetqQueues {
   }
 
   private async openQueueEvents(name: string): Promise<QueueEvents> {
+    // BullMQ's own key of the queue's event stream
     const last = await this.redis.xrevrange(`${this.prefix}:${name}:events`, '+', '-', 'COUNT', 1);
     const lastEventId = last[0]?.[0] ?? '0-0';
     const conn = duplicateClient(this.redis);

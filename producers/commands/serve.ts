@@ -27,7 +27,7 @@ export const registerServe: RegisterCommand = (program, ctx) => {
       queues.redis.on('error', (err: Error) => {
         if (err.message === lastRedisError) return;
         lastRedisError = err.message;
-        logger.warn({ err: err.message, redis: redactUrl(config.redisUrl) }, 'redis connection error');
+        logger.warn({ err, redis: redactUrl(config.redisUrl) }, 'redis connection error'); // once per distinct error
       });
       queues.redis.on('ready', () => {
         lastRedisError = '';
@@ -61,7 +61,7 @@ export const registerServe: RegisterCommand = (program, ctx) => {
           }, CLOSE_DEADLINE_MS).unref();
           app
             .close()
-            .catch((err: unknown) => logger.warn({ err: coerceError(err).message }, 'close failed'))
+            .catch((err: unknown) => logger.warn({ err }, 'close failed'))
             .then(() => queues.close())
             .then(resolve, resolve);
         };

@@ -2,7 +2,6 @@ import { type Job, type JobType, QueueEvents } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { changeHookStats } from '../../src/changeHook.js';
-import { coerceError } from '../../src/errors.js';
 import { parseQueueName } from '../../src/jobs.js';
 import { KNOWN_HOST_MS, LIVE_MS } from '../../src/liveness.js';
 import type { Logger } from '../../src/logger.js';
@@ -102,11 +101,11 @@ export class NetqMetrics {
   /** Subscribes to the queues of the live hosts now (bounded in time) and every 10 s after. */
   async start(): Promise<void> {
     this.timer = setInterval(() => {
-      this.subscribe().catch((err: unknown) => this.logger.debug({ err: coerceError(err).message }, 'resubscribe'));
+      this.subscribe().catch((err: unknown) => this.logger.debug({ err }, 'resubscribe'));
     }, RESUBSCRIBE_MS);
     this.timer.unref();
     await withDeadline(this.subscribe(), SCRAPE_DEADLINE_MS, 'subscribing to queue events').catch((err: unknown) =>
-      this.logger.warn({ err: coerceError(err).message }, 'metrics: queue events not subscribed yet'),
+      this.logger.warn({ err }, 'metrics: queue events not subscribed yet'),
     );
   }
 
@@ -119,7 +118,7 @@ export class NetqMetrics {
       const connection = duplicateClient(this.queues.redis);
       connection.on('error', () => {});
       const events = new QueueEvents(name, { connection, prefix: this.queues.prefix });
-      events.on('error', (err) => this.logger.debug({ err: err.message, queue: name }, 'queue events error'));
+      events.on('error', (err) => this.logger.debug({ err, queue: name }, 'queue events error'));
       events.on('completed', ({ jobId, returnvalue }) => this.onCompleted(name, jobId, returnvalue));
       events.on('failed', ({ jobId }) => this.onFailed(name, jobId));
       this.completed.inc({ queue: name }, 0);
@@ -167,7 +166,7 @@ export class NetqMetrics {
         }
         also?.(job);
       })
-      .catch((err: unknown) => this.logger.debug({ err: coerceError(err).message, queue, jobId }, 'job duration'));
+      .catch((err: unknown) => this.logger.debug({ err, queue, jobId }, 'job duration'));
   }
 
   /** Reads what is read on scrape; Redis that does not answer in time sets netq_redis_up to 0. */
@@ -210,7 +209,7 @@ export class NetqMetrics {
       await withDeadline(this.gather(), SCRAPE_DEADLINE_MS, 'reading metrics from Redis');
       this.redisUp.set(1);
     } catch (err) {
-      this.logger.warn({ err: coerceError(err).message }, 'metrics: Redis did not answer; gauges are stale');
+      this.logger.warn({ err }, 'metrics: Redis did not answer; gauges are stale');
       this.redisUp.set(0);
     }
     return this.registry.metrics();

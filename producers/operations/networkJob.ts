@@ -51,10 +51,8 @@ export async function runNetworkJob<T>(ctx: OperationContext, run: NetworkJobRun
     });
     return result as T;
   } catch (err) {
-    // runControl reports a failed job as `<job name> failed: <the worker's reason>`
-    const head = `${run.name} failed: `;
-    if (run.refusal !== undefined && err instanceof JobFailedError && err.message.startsWith(head)) {
-      throw new DokkuError(`${run.refusal}: ${err.message.slice(head.length)}`);
+    if (run.refusal !== undefined && err instanceof JobFailedError && err.reason !== undefined) {
+      throw new DokkuError(`${run.refusal}: ${err.reason}`);
     }
     throw err;
   }
