@@ -47,7 +47,21 @@ export async function run(argv: string[]): Promise<number> {
   }
 }
 
+/** Resolves once everything written to the stream so far has been handed to the OS (a slow pipe reader included). */
+const flushed = (stream: NodeJS.WriteStream) => new Promise<void>((resolve) => stream.write('', () => resolve()));
+
+// A reader that stops reading (`netq network:report | head`) is not an error of netq's: leave quietly, as a
+// Unix tool that gets SIGPIPE does, instead of dying on an unhandled EPIPE with a stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') forceExit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+    throw err;
+  });
+}
+
 const code = await run(process.argv.slice(2));
 process.exitCode = code;
-// Let pending writes flush, then leave even if a library still holds a handle open.
+// Every byte of the output reaches its reader first (a large --format json through a slow pipe); then leave,
+// even if a library still holds a handle open.
+await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
 setTimeout(() => forceExit(code), 50).unref();
