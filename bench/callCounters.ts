@@ -1,5 +1,6 @@
 // What a profiled rebuildall costs in calls: Docker API requests through a counting proxy, Redis commands
 // through MONITOR, each with its time so that only the measured windows count.
+import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 import type { Redis } from 'ioredis';
 import { inWindow, nowUs, type Window } from './timeWindow.js';
@@ -111,4 +112,24 @@ export class RedisCallCounter {
 export async function clientAddresses(redis: Redis): Promise<Set<string>> {
   const list = (await redis.client('LIST')) as string;
   return new Set([...list.matchAll(/ addr=(\S+)/g)].map((m) => m[1] ?? ''));
+}
+
+/** The worker log's length in lines now: where the lines of the next run start. */
+export async function logLength(file: string): Promise<number> {
+  return (await readFile(file, 'utf8')).split('\n').length - 1;
+}
+
+/**
+ * The Redis round trips of each per-app job whose "rebuilt app" line the worker logged after line `from`: the
+ * job counts them itself (src/store/roundTrips.ts: each command sent alone is one, each pipeline, MULTI/EXEC or
+ * script is one; BullMQ's own calls for the job, taking it and completing it, are not in it).
+ */
+export async function perAppRoundTrips(file: string, from: number): Promise<number[]> {
+  const out: number[] = [];
+  for (const line of (await readFile(file, 'utf8')).split('\n').slice(from)) {
+    if (!line.includes('"msg":"rebuilt app"')) continue;
+    const n = (JSON.parse(line) as { redisRoundTrips?: unknown }).redisRoundTrips;
+    if (typeof n === 'number') out.push(n);
+  }
+  return out;
 }

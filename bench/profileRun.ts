@@ -1,5 +1,6 @@
 // `npm run bench -- --profile`: one size, no contenders but netq. Counts the Docker API calls and Redis
-// commands of a rebuildall per job (through a counting Docker proxy and Redis MONITOR), CPU-profiles the
+// commands of a rebuildall per job (through a counting Docker proxy and Redis MONITOR) and the Redis round
+// trips of each per-app job (counted by the job itself and logged: src/store/roundTrips.ts), CPU-profiles the
 // worker and the CLI, times netq's Dokku file write, runs the worker variants of the ablation and measures
 // what each module the CLI loads costs its start-up; writes bench/results/<date>-profile.json.
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
@@ -8,7 +9,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { NetqQueues } from '../src/queue.js';
 import { ABLATION_ROUNDS, ablation } from './ablation.js';
 import { type BenchRun, baseEnv, REDIS_URL, ROOT, say } from './benchRun.js';
-import { clientAddresses, countBy, DockerCallCounter, RedisCallCounter } from './callCounters.js';
+import {
+  clientAddresses,
+  countBy,
+  DockerCallCounter,
+  logLength,
+  perAppRoundTrips,
+  RedisCallCounter,
+} from './callCounters.js';
 import { summariseCpuProfile } from './cpuProfile.js';
 import { fileWriteCost } from './fileWriteCost.js';
 import { ms, table } from './format.js';
@@ -17,6 +25,7 @@ import { IMPORT_RUNS, importCosts } from './importCosts.js';
 import { runNetq } from './netqRebuildall.js';
 import { resultPath } from './resultFiles.js';
 import { runTimed } from './runTimed.js';
+import { stats } from './stats.js';
 import { nowUs, type Window } from './timeWindow.js';
 import { countLogLines, settle, startWorker, stopWorker, type WorkerChild } from './workerChild.js';
 
@@ -43,7 +52,7 @@ export async function profileRun(run: BenchRun): Promise<void> {
   say(`worker ${w.pid} registered; ${await settle(w, queues)}`);
   await runNetq(run, n, queues); // warm-up
   const counted = await countedRebuildalls(run, n, measured, w, queues, dockerCounter, redisCounter);
-  const { windows, dockerCalls, fromWorker, fromCli, lua, walls, discarded } = counted;
+  const { windows, dockerCalls, fromWorker, fromCli, lua, walls, discarded, roundTrips } = counted;
   // the CLI's own CPU: one more rebuildall with --cpu-prof on the CLI (outside the counted windows)
   const cliProfDir = path.join(run.tmp, 'cli-prof');
   await mkdir(cliProfDir);
@@ -98,6 +107,11 @@ export async function profileRun(run: BenchRun): Promise<void> {
     )}`,
   );
   say(`  inside Lua scripts: ${lua.length / measured} (${per(lua.length)} per job)`);
+  const trips = stats(roundTrips);
+  const tripsMean = roundTrips.reduce((a, b) => a + b, 0) / roundTrips.length;
+  say(
+    `Redis round trips per per-app job, counted by the job itself (a command sent alone, a pipeline, a MULTI/EXEC or a script is one; BullMQ's own calls to take and complete the job are not in it), ${roundTrips.length} jobs: mean ${tripsMean.toFixed(2)}, median ${trips.median}, min–max ${trips.min}–${trips.max}`,
+  );
 
   // what fsync costs: netq's file write (temp file, fsync, rename) against the same without fsync
   const fileWrite = await fileWriteCost(path.join(run.tmp, 'files'));
@@ -178,6 +192,8 @@ export async function profileRun(run: BenchRun): Promise<void> {
         redisWorkerPerJob: countBy(fromWorker, (c) => c).map(([k, v]) => [k, v / measured / jobsPerRun]),
         redisCliPerRun: countBy(fromCli, (c) => c).map(([k, v]) => [k, v / measured]),
         redisLuaPerJob: countBy(lua, (c) => c).map(([k, v]) => [k, v / measured / jobsPerRun]),
+        redisRoundTripsPerAppJob: { ...trips, mean: tripsMean, histogram: countBy(roundTrips, String) },
+        dockerCallsPerAppJob: dockerCalls.length / measured / n,
         fileWriteMsPerApp: fileWrite,
         cpu,
         cliCpu,
@@ -211,11 +227,13 @@ async function countedRebuildalls(
   const fromCli: string[] = [];
   const lua: string[] = [];
   const walls: number[] = [];
+  const roundTrips: number[] = [];
   let discarded = 0;
   while (windows.length < measured) {
     if (discarded > 10) throw new Error('the worker kept running host rebuilds of its own during the measured runs');
     const existing = await clientAddresses(run.redis);
     const connects = await countLogLines(w.log, 'docker event stream connected');
+    const logFrom = await logLength(w.log);
     const w0 = nowUs();
     const r = await runNetq(run, n, queues);
     await sleep(100); // jobs' last commands (lock release, heartbeats) land
@@ -228,6 +246,9 @@ async function countedRebuildalls(
     }
     windows.push(win);
     walls.push(r.ms);
+    const trips = await perAppRoundTrips(w.log, logFrom);
+    if (trips.length !== n) run.problem(`${trips.length} per-app jobs logged their round trips in a run of ${n} apps`);
+    roundTrips.push(...trips);
     dockerCalls.push(...dockerCounter.in(win));
     for (const c of redisCounter.in(win)) {
       if (c.source === 'lua') lua.push(c.command);
@@ -235,5 +256,5 @@ async function countedRebuildalls(
       else fromCli.push(c.command);
     }
   }
-  return { windows, dockerCalls, fromWorker, fromCli, lua, walls, discarded };
+  return { windows, dockerCalls, fromWorker, fromCli, lua, walls, discarded, roundTrips };
 }

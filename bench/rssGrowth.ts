@@ -19,7 +19,7 @@ export async function measureRssGrowth(run: BenchRun, w: WorkerChild, n: number,
   say(`\nworker RSS over ${runs} more rebuildalls of ${n * 2} containers: ${before.rssMb.toFixed(1)} MB before`);
   for (let i = 0; i < runs; i++) {
     const { result } = await rebuildall(queues, { wait: true, timeoutMs: 300_000 });
-    if (!result || result.failed !== 0 || result.containers !== n * 2) {
+    if (result?.failed !== 0 || result.containers !== n * 2) {
       run.problem(`rss growth: rebuildall ${i + 1} gave ${JSON.stringify(result).slice(0, 200)}`);
     }
   }

@@ -11,6 +11,8 @@ export function netqKeys(prefix: string) {
     workers: (host: string) => `${prefix}:workers:${host}`,
     /** hash workerId -> JSON WorkerHealth, refreshed with every heartbeat */
     workerHealth: `${prefix}:worker-health`,
+    /** set for a minute by the heartbeat that swept the worker-health entries of gone workers */
+    healthSweep: `${prefix}:health-sweep`,
     /** the id of an app's rebuild job that has not started yet (requests merge into it) */
     pending: (app: string) => `${prefix}:pending:${app}`,
     /** set for a debounce window after each debounced rebuild request of an app (enqueue.ts: a burst) */

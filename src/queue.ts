@@ -1,6 +1,6 @@
 import { FlowProducer, Queue, QueueEvents } from 'bullmq';
 import type { Config } from './config.js';
-import { queueName, type RebuildJob, type ScanJob, type SummaryJob } from './jobs.js';
+import { parseQueueName, type QueueKind, queueName, type RebuildJob, type ScanJob, type SummaryJob } from './jobs.js';
 import { type NetqKeys, netqKeys } from './keys.js';
 import { LIVE_MS, REDIS_NOW_LUA } from './liveness.js';
 import { createRedis, duplicateClient, type RedisClient, type RedisTarget } from './redis.js';
@@ -11,6 +11,14 @@ import type { RebuildallResult, RebuildResult } from './types.js';
  * STALLED_CHECK_MS and hands them back to the queue (BullMQ's defaults are 30 s each).
  */
 export const WORKER_LOCKS = { lockDuration: 15_000, stalledInterval: 10_000 } as const;
+
+/**
+ * How many events each queue's event stream keeps (BullMQ trims it to about this many; its default is 10,000,
+ * whatever the size of an event). A summary's and a scan's `completed` event carries the whole result of a run
+ * (about 400 bytes per app), so their streams keep a few dozen runs; rebuild and control events are small. A
+ * reader that waits on a job (the CLI) reads the stream as it grows and is never that far behind.
+ */
+const EVENTS_KEPT: Record<QueueKind, number> = { summary: 100, scan: 100, rebuild: 2000, control: 1000 };
 
 /** How long close() waits for queues and event readers to close before it drops the connections. */
 const CLOSE_DEADLINE_MS = 5_000;
@@ -40,7 +48,8 @@ export class NetqQueues {
   queue(name: string): Queue {
     let q = this.queues.get(name);
     if (!q) {
-      q = new Queue(name, { connection: this.redis, prefix: this.prefix });
+      const maxLen = EVENTS_KEPT[parseQueueName(name)?.kind ?? 'control'];
+      q = new Queue(name, { connection: this.redis, prefix: this.prefix, streams: { events: { maxLen } } });
       q.on('error', () => {}); // connection errors surface through the commands that fail
       this.queues.set(name, q);
     }

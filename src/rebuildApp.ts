@@ -1,7 +1,8 @@
 import { bindDynos } from './bindDynos.js';
-import { type ChangeHook, ChangeHookRecords, hookStateOf, settleChangeHook } from './changeHook.js';
+import { type ChangeHook, ChangeHookRecords, type HookRecord, hookStateOf, settleChangeHook } from './changeHook.js';
 import type { DokkuPaths } from './config.js';
 import type { DockerEngine } from './docker/engine.js';
+import type { FixedFactsCache } from './docker/fixedFactsCache.js';
 import { readDokkuProperties } from './dokku/propertyFiles.js';
 import { BadInputError } from './errors.js';
 import type { NetqKeys } from './keys.js';
@@ -24,16 +25,31 @@ import {
   settleReplacements,
 } from './replaceDyno.js';
 import { selectDokkuDynos, selectLabelledDynos } from './selectDynos.js';
+import type { AppJobStart } from './store/appJobStart.js';
+import type { AppLock } from './store/appLock.js';
 import { AttachRecord } from './store/attachRecord.js';
 import { writeDokkuFiles } from './store/dokkuFiles.js';
-import { type StoredNetworkConfig, writeNetworkConfig } from './store/networkConfigStore.js';
-import { mirrorProperties, readProperties } from './store/propertyStore.js';
+import type { KeyCommand } from './store/keyCommands.js';
+import {
+  afterNetworkConfigWrite,
+  networkConfigWrite,
+  type StoredNetworkConfig,
+  writeNetworkConfig,
+} from './store/networkConfigStore.js';
+import { mirrorPropertyCommands } from './store/propertyStore.js';
 import { ReplacementFailures } from './store/replacementFailures.js';
 import { ReplacementJournal } from './store/replacementJournal.js';
 import type { RebuildResult } from './types.js';
 
 export interface RebuildDeps {
   docker: DockerEngine;
+  /** the fixed facts of the host's containers the worker knows already (src/docker/fixedFactsCache.ts) */
+  facts: FixedFactsCache;
+  /**
+   * true: every container is inspected, as a job that answers an event must (src/selectDynos.ts DynoSource);
+   * false (a rebuildall's job): what can change comes from the list call
+   */
+  inspectAll: boolean;
   redis: Redis;
   keys: NetqKeys;
   hostId: string;
@@ -48,21 +64,31 @@ export interface RebuildDeps {
    * changed, and again by later rebuilds while a run failed or was cut short (src/changeHook.ts)
    */
   onChange?: ChangeHook;
-  /** throws (LockLostError) unless the job still holds the app's lock: checked before anything is written */
-  verifyLock?: () => Promise<void>;
+  /**
+   * the app's lock, which the job holds: `verify` throws (LockLostError) unless it still does, and is asked
+   * before files are written; Redis is written through `whileHeld`, which checks it in the same script
+   */
+  lock: Pick<AppLock, 'verify' | 'whileHeld'>;
+  /** what the job read from Redis as it took the lock (src/store/appJobStart.ts) */
+  start: AppJobStart;
   /** asks for another rebuild of the app later (a failed replacement's backoff, a dyno Dokku switched meanwhile) */
   rebuildLater?: (app: string, delayMs: number) => Promise<void>;
   /** the job's logger: a binding or replacement failure is logged there with its error before it is counted */
   log?: Logger;
 }
 
-/** The app's and the global properties: Dokku's files in Dokku mode (mirrored to Redis), else Redis. */
+/**
+ * The app's and the global properties: Dokku's files in Dokku mode (mirrored to Redis with the config: see
+ * `mirror`), else what Redis held as the job started.
+ */
 async function loadProperties(deps: RebuildDeps, app: string): Promise<{ app: RawProperties; global: RawProperties }> {
-  if (!deps.dokku) return checkStored(await readProperties(deps.redis, deps.keys, app), app, 'strict');
-  const raw = checkStored(await readDokkuProperties(deps.dokku, app), app, 'safe');
-  await mirrorProperties(deps.redis, deps.keys, app, raw);
-  return raw;
+  if (deps.dokku) return checkStored(await readDokkuProperties(deps.dokku, app), app, 'safe');
+  return checkStored(deps.start.properties ?? { app: {}, global: {} }, app, 'strict');
 }
+
+/** Dokku mode: the writes that make Redis's copy of the properties what Dokku's files say. */
+const mirror = (deps: RebuildDeps, app: string, raw: { app: RawProperties; global: RawProperties }): KeyCommand[] =>
+  deps.dokku ? mirrorPropertyCommands(deps.keys, app, raw) : [];
 
 /**
  * The worker trusts no stored value: what Redis holds passes the producer's checks again ('strict': anything
@@ -95,20 +121,22 @@ function checkStored(
 
 /**
  * Writes the app's network config to Redis (with the properties applied and, while a change hook run failed
- * or was cut short, that state), calls `onWritten`, then settles the change hook (src/changeHook.ts): it runs
- * when the listeners changed, and its state is written with the config. Returns when the hook asks for
- * another rebuild, if it does.
+ * or was cut short, that state) together with `also` (the job's other writes), in one script that checks the
+ * app's lock; calls `onWritten`, then settles the change hook (src/changeHook.ts): it runs when the listeners
+ * changed, and its state is written with the config. Returns when the hook asks for another rebuild, if it does.
  */
 async function storeConfig(
   deps: RebuildDeps,
   app: string,
   props: ComputedProperties,
   built: AppNetworkConfig,
+  also: KeyCommand[],
   onWritten: () => void,
 ): Promise<number | undefined> {
   // a hook run that failed or was cut short: shown with the config until a run succeeds
   const hookRecords = deps.onChange ? new ChangeHookRecords(deps.redis, deps.keys, deps.hostId) : undefined;
-  const hookRecord = await hookRecords?.get(app);
+  const hookRecord =
+    hookRecords && deps.start.hookRecord ? (JSON.parse(deps.start.hookRecord) as HookRecord) : undefined;
   const hookShown = hookRecord ? hookStateOf(hookRecord) : undefined;
   const config: StoredNetworkConfig = {
     app,
@@ -119,7 +147,9 @@ async function storeConfig(
     failures: built.failures,
     applied: props,
   };
-  const previous = await writeNetworkConfig(deps.redis, deps.keys, hookShown ? { ...config, hook: hookShown } : config);
+  const stored = hookShown ? { ...config, hook: hookShown } : config;
+  const [previousRaw] = await deps.lock.whileHeld([...networkConfigWrite(deps.keys, stored), ...also]);
+  const previous = await afterNetworkConfigWrite(deps.redis, deps.keys, stored, previousRaw);
   onWritten();
   if (!deps.onChange || !hookRecords) return undefined;
   const hook = await settleChangeHook({ hook: deps.onChange, records: hookRecords, now: Date.now }, app, {
@@ -129,7 +159,7 @@ async function storeConfig(
     gone: previous === undefined && built.configs.length + built.failures.length === 0,
   });
   if (JSON.stringify(hook.state) !== JSON.stringify(hookShown)) {
-    await deps.verifyLock?.(); // the hook may have run long: write only while the app is still this job's
+    await deps.lock.verify(); // the hook may have run long: write only while the app is still this job's
     await writeNetworkConfig(deps.redis, deps.keys, hook.state ? { ...config, hook: hook.state } : config);
   }
   return hook.retryInMs;
@@ -139,7 +169,7 @@ async function storeConfig(
 function replaceDepsOf(deps: RebuildDeps, app: string): ReplaceDeps & { failures: ReplacementFailures } {
   return {
     docker: deps.docker,
-    journal: new ReplacementJournal(deps.redis, deps.keys, deps.hostId),
+    journal: new ReplacementJournal(deps.redis, deps.keys, deps.hostId).prime(app, deps.start.journal),
     failures: new ReplacementFailures(deps.redis, deps.keys, deps.hostId, app),
     dokku: deps.dokku,
     now: Date.now,
@@ -158,15 +188,19 @@ function replaceDepsOf(deps: RebuildDeps, app: string): ReplaceDeps & { failures
 export async function rebuildApp(deps: RebuildDeps, app: string, knownIds?: string[]): Promise<RebuildResult> {
   const rdeps = replaceDepsOf(deps, app);
   await recoverReplacements(rdeps, app);
-  const attachRecord = new AttachRecord(deps.redis, deps.keys, deps.hostId, app);
-  const [raw, previouslyAttached] = await Promise.all([loadProperties(deps, app), attachRecord.read()]);
+  const attachRecord = new AttachRecord(deps.keys, deps.hostId, app);
+  const previouslyAttached = deps.start.attached;
+  const raw = await loadProperties(deps, app);
   const props = computeProperties(raw.app, raw.global);
+  const source = { docker: deps.docker, facts: deps.facts, inspectAll: deps.inspectAll };
   const selection = deps.dokku
-    ? await selectDokkuDynos(deps.docker, deps.dokku, app, props)
-    : await selectLabelledDynos(deps.docker, app, knownIds);
+    ? await selectDokkuDynos(source, deps.dokku, app, props)
+    : await selectLabelledDynos(source, app, props, knownIds);
   const base = { app, host: deps.hostId, ...(selection.ignored.length ? { ignored: selection.ignored } : {}) };
   if (selection.skipped !== undefined) {
     // nothing to build (Dokku's BuildConfig does nothing either): files and stored config stay as they are
+    const mirrored = mirror(deps, app, raw);
+    if (mirrored.length > 0) await deps.lock.whileHeld(mirrored);
     return {
       ...base,
       containers: 0,
@@ -204,21 +238,27 @@ export async function rebuildApp(deps: RebuildDeps, app: string, knownIds?: stri
     );
     const built = appNetworkConfig(app, props, bound, selection.failures);
 
-    await deps.verifyLock?.();
     if (deps.dokku) {
-      const files = await writeDokkuFiles(deps.dokku, app, built.configs, selection.scale ?? new Map());
+      const files = await writeDokkuFiles(deps.dokku, app, built.configs, selection.scale ?? new Map(), () =>
+        deps.lock.verify(),
+      );
       // Dokku switched a dyno while this job ran: its next rebuild (its rename event, or this) sees the new one
       if (files.superseded.length) later(0);
     }
-    const hookRetryInMs = await storeConfig(deps, app, props, built, () => {
+    // written with the config, in one round trip: the properties' mirror, the networks attached now (an app with
+    // no containers and nothing attached before leaves no key: a deleted app stays gone), failure records of
+    // containers no longer the app's dropped
+    const also = [
+      ...mirror(deps, app, raw),
+      ...(selection.dynos.length > 0 || previouslyAttached.length > 0
+        ? attachRecord.writeCommands(attachNetworks(props), deps.start.attachedRaw)
+        : []),
+      ...rdeps.failures.keepOnlyCommands(deps.start.failureIds, selection.ids),
+    ];
+    const hookRetryInMs = await storeConfig(deps, app, props, built, also, () => {
       written = true;
     });
     if (hookRetryInMs !== undefined) later(hookRetryInMs);
-    // (an app with no containers and nothing attached before leaves no key: a deleted app stays gone)
-    if (selection.dynos.length > 0 || previouslyAttached.length > 0) {
-      await attachRecord.write(attachNetworks(props));
-    }
-    await rdeps.failures.keepOnly(selection.ids);
     const { containers, configured, failed, listeners, failures } = built;
     return { ...base, containers, configured, failed, listeners, failures };
   } finally {

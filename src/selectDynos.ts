@@ -1,7 +1,10 @@
 import type { DokkuPaths } from './config.js';
-import type { DockerEngine } from './docker/engine.js';
+import { currentFacts, inspectFacts } from './docker/currentFacts.js';
+import type { DockerEngine, ListedContainer } from './docker/engine.js';
+import type { FixedFactsCache } from './docker/fixedFactsCache.js';
 import { isTempName } from './docker/replaceContainer.js';
 import { appExists, isDeployed, readContainerFiles, readScale } from './dokku/dokkuState.js';
+import { attachNetworks } from './netconfig/bindings.js';
 import { processOf } from './netconfig/buildNetworkConfig.js';
 import type { ComputedProperties } from './properties/properties.js';
 import { type ContainerFacts, type Failure, LABEL_APP } from './types.js';
@@ -29,19 +32,28 @@ export interface DynoSelection {
   ids: string[];
 }
 
-/** Runs fn over items with at most `limit` at once, keeping order. */
-export async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const run = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, run));
-  return out;
+/** Where the per-app job reads its containers: the engine, and the fixed facts it knows of them already. */
+export interface DynoSource {
+  docker: DockerEngine;
+  facts: FixedFactsCache;
+  /**
+   * true: every container is inspected. A job that answers an event (or a request that may follow one) must see
+   * what the event announced, and the engine's list call shows some changes only a moment after their event
+   * (a network connect or disconnect: the event is sent before the list's view of the container is updated);
+   * an inspect waits for the change. A job of a rebuildall takes what can change from the list call.
+   */
+  inspectAll: boolean;
 }
+
+/**
+ * Which containers to inspect: all of them (`inspectAll`), else a running one that is on one of the attach
+ * networks already, whose aliases there (which the list call does not carry) decide whether it rejoins.
+ */
+const toInspect = (src: DynoSource, props: ComputedProperties) => {
+  if (src.inspectAll) return 'all' as const;
+  const wanted = attachNetworks(props);
+  return (l: ListedContainer) => l.running && wanted.some((net) => l.networks[net] !== undefined);
+};
 
 const empty = (skipped: string): DynoSelection => ({ dynos: [], failures: [], ignored: [], skipped, ids: [] });
 
@@ -54,7 +66,7 @@ const empty = (skipped: string): DynoSelection => ({ dynos: [], failures: [], ig
  * not running is a failure.
  */
 export async function selectDokkuDynos(
-  docker: DockerEngine,
+  src: DynoSource,
   d: DokkuPaths,
   app: string,
   props: ComputedProperties,
@@ -71,8 +83,9 @@ export async function selectDokkuDynos(
       if (id !== '') wanted.push({ proc, index, id });
     }
   }
-  const facts = await mapLimit(wanted, 16, (w) => docker.inspectContainer(w.id));
   const ids = wanted.map((w) => w.id);
+  // one list call for the app's dynos (never the scan's list); an inspect only for what the list lacks
+  const facts = await currentFacts(src.docker, src.facts, ids, { inspect: toInspect(src, props) });
   if (wanted.length > 0 && !facts.some((f) => f?.running))
     return { ...empty('stopped: none of its dynos runs'), scale, ids };
   const sel: DynoSelection = { dynos: [], failures: [], ignored: [], scale, ids };
@@ -103,23 +116,32 @@ function preferred(app: string, dyno: string) {
 }
 
 /**
- * Without Dokku: the app's containers are those with its labels (the ids a scan listed, else one list call),
- * but netq's own temporary replacements. Two containers that claim one dyno are never both used: the one
- * kept is the running one, then the one named `<app>.<proc>.<n>`, then the one started last; the others are
+ * Without Dokku: the app's containers are those with its labels (those of the scan's list, listed again by id,
+ * else one list call by label), but netq's own temporary replacements. Two containers that claim one dyno are
+ * never both used: the one kept is the running one, then the one named `<app>.<proc>.<n>`, then the one started
+ * last (such claimants are inspected: the list call does not say when a container started); the others are
  * ignored (reported, not counted). The kept one counts as failed when it does not run.
  */
 export async function selectLabelledDynos(
-  docker: DockerEngine,
+  src: DynoSource,
   app: string,
+  props: ComputedProperties,
   knownIds?: string[],
 ): Promise<DynoSelection> {
-  const ids = knownIds ?? (await docker.listAppContainers(app)).map((c) => c.id);
-  const inspected = await mapLimit(ids, 16, (id) => docker.inspectContainer(id));
+  // the engine answers an id filter from its index, a label filter by walking every container it has
+  const listed: ListedContainer[] =
+    knownIds === undefined ? await src.docker.listAppContainers(app) : await src.docker.listContainers(knownIds);
   // a container of the scan's list is gone: the list is older than the app (a redeploy): read it afresh
-  if (knownIds !== undefined && inspected.some((f) => f === undefined)) return selectLabelledDynos(docker, app);
-  const facts = inspected.filter(
-    (f): f is ContainerFacts => f !== undefined && f.labels[LABEL_APP] === app && !isTempName(f.name),
+  if (knownIds !== undefined && listed.length < new Set(knownIds).size) return selectLabelledDynos(src, app, props);
+  const ids = listed.map((c) => c.id);
+  const own = listed.filter((l) => l.labels[LABEL_APP] === app && !isTempName(l.name));
+  const read = await currentFacts(
+    src.docker,
+    src.facts,
+    own.map((l) => l.id),
+    { listed: own, inspect: toInspect(src, props) },
   );
+  const facts = read.filter((f): f is ContainerFacts => f !== undefined);
   const sel: DynoSelection = { dynos: [], failures: [], ignored: [], ids };
   const byDyno = new Map<string, ContainerFacts[]>();
   for (const f of facts) {
@@ -134,7 +156,17 @@ export async function selectLabelledDynos(
     const dyno = `${id.proc}.${id.index}`;
     byDyno.set(dyno, [...(byDyno.get(dyno) ?? []), f]);
   }
-  for (const [dyno, claimants] of [...byDyno].sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [dyno, listedClaimants] of [...byDyno].sort(([a], [b]) => a.localeCompare(b))) {
+    const claimants =
+      listedClaimants.length > 1
+        ? (
+            await inspectFacts(
+              src.docker,
+              src.facts,
+              listedClaimants.map((f) => f.id),
+            )
+          ).filter((f): f is ContainerFacts => f !== undefined && f.labels[LABEL_APP] === app && !isTempName(f.name))
+        : listedClaimants;
     const [kept, ...others] = claimants.sort(preferred(app, dyno));
     if (!kept) continue;
     const id = processOf(kept, app);

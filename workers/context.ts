@@ -1,5 +1,6 @@
 import type { Config } from '../src/config.js';
 import type { DockerEngine } from '../src/docker/engine.js';
+import type { FixedFactsCache } from '../src/docker/fixedFactsCache.js';
 import type { Logger } from '../src/logger.js';
 import type { NetqQueues } from '../src/queue.js';
 import type { RedisClient as Redis } from '../src/redis.js';
@@ -8,6 +9,8 @@ import type { RedisClient as Redis } from '../src/redis.js';
 export interface WorkerContext {
   config: Config;
   docker: DockerEngine;
+  /** the fixed facts of the engine's containers, by id, shared by the pool's jobs (dropped on `destroy`) */
+  facts: FixedFactsCache;
   queues: NetqQueues;
   redis: Redis;
   logger: Logger;

@@ -14,11 +14,11 @@ const CONTAINER_EVENTS = new Set(['start', 'restart', 'die', 'destroy', 'rename'
 const NOT_A_DYNO = /\.upcoming-\d+$/;
 const NETWORK_EVENTS = new Set(['connect', 'disconnect']);
 /**
- * A container that stopped, went away or left a network gives no new address to write: its rebuild may wait
- * for the rest of the burst (a restart's `start` and `connect` come right after its `disconnect` and `die`),
- * and must not take the burst's immediate run.
+ * Events whose rebuild may wait for the rest of the burst, and must not take the burst's immediate run: a
+ * container that stopped, went away or left a network gives no new address to write, and a `connect` comes while
+ * a container starts, before it runs (its `start` follows at once and takes the immediate run).
  */
-const CAN_WAIT = new Set(['die', 'destroy', 'disconnect']);
+const CAN_WAIT = new Set(['die', 'destroy', 'disconnect', 'connect']);
 
 interface DockerEvent {
   Type?: string;
@@ -38,6 +38,8 @@ export interface WatcherOptions {
   onApp: (app: string, canWait: boolean) => Promise<void>;
   /** the stream is (re)established: events in the gap are lost, so rebuild the whole host */
   onConnect: () => Promise<void>;
+  /** a container (any, an app's or not) was destroyed: what is kept about its id can go */
+  onDestroy?: (containerId: string) => void;
 }
 
 /**
@@ -135,6 +137,13 @@ export class DockerEventWatcher {
       return;
     }
     this.status.lastEventAt = Date.now();
+    if (e.Type === 'container' && e.Action === 'destroy' && e.Actor?.ID) {
+      try {
+        this.opts.onDestroy?.(e.Actor.ID);
+      } catch (err) {
+        this.opts.logger.error({ err }, 'event watcher: forgetting a destroyed container failed');
+      }
+    }
     const app = this.appOfEvent(e);
     if (app !== undefined) this.safely(`rebuild of ${app}`, this.opts.onApp(app, CAN_WAIT.has(e.Action ?? '')));
   }

@@ -4,6 +4,7 @@ import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Config } from '../src/config.js';
 import { DockerodeEngine } from '../src/docker/dockerodeEngine.js';
 import type { DockerEngine } from '../src/docker/engine.js';
+import { FixedFactsCache } from '../src/docker/fixedFactsCache.js';
 import { enqueueRebuild, enqueueRebuildall } from '../src/enqueue.js';
 import { quoteInput } from '../src/errors.js';
 import { queueName } from '../src/jobs.js';
@@ -26,13 +27,17 @@ export type WorkerRole = 'rebuild' | 'scan' | 'summary' | 'control';
 const ALL_ROLES: WorkerRole[] = ['rebuild', 'scan', 'summary', 'control'];
 /** A worker-health entry whose heartbeat is older than this (its worker died without unregistering) is dropped. */
 const HEALTH_KEPT_MS = 3600_000;
+/** How often one of the workers sweeps the worker-health entries of gone workers. */
+const HEALTH_SWEEP_MS = 60_000;
 
 /**
  * One heartbeat, stamped with Redis's clock (TIME) so that no machine's clock decides liveness (src/queue.ts
- * LIVE_MS). KEYS: hosts, workers:<host>, worker-health. ARGV: host, workerId, the health JSON without `at`,
- * how long a worker stays in workers:<host>, how long a worker-health entry is kept. Returns Redis's now.
- * Also drops the worker-health entries of workers gone for over HEALTH_KEPT_MS (and unreadable ones), so
- * the hash does not grow with every worker that was ever killed.
+ * LIVE_MS). KEYS: hosts, workers:<host>, worker-health, health-sweep. ARGV: host, workerId, the health JSON
+ * without `at`, how long a worker stays in workers:<host>, how long a worker-health entry is kept, how often the
+ * entries are swept. Returns Redis's now. Also drops the worker-health entries of workers gone for over
+ * HEALTH_KEPT_MS (and unreadable ones), so the hash does not grow with every worker that was ever killed: once
+ * per HEALTH_SWEEP_MS over all workers (the beat that finds the sweep key gone), not at every beat, since a
+ * sweep reads every entry and every worker beats (the cost would grow with the square of the workers).
  */
 const HEARTBEAT_LUA = `if redis.replicate_commands then redis.replicate_commands() end
 ${REDIS_NOW_LUA}
@@ -40,6 +45,7 @@ redis.call('ZADD', KEYS[1], now, ARGV[1])
 redis.call('ZADD', KEYS[2], now, ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - tonumber(ARGV[4]))
 redis.call('HSET', KEYS[3], ARGV[2], '{"at":' .. string.format('%.0f', now) .. ',' .. string.sub(ARGV[3], 2))
+if not redis.call('SET', KEYS[4], '1', 'PX', ARGV[6], 'NX') then return now end
 local stale = now - tonumber(ARGV[5])
 local all = redis.call('HGETALL', KEYS[3])
 for i = 1, #all, 2 do
@@ -82,6 +88,7 @@ export async function startWorkerPool(opts: PoolOptions): Promise<WorkerPool> {
   const ctx: WorkerContext = {
     config,
     docker: opts.docker ?? new DockerodeEngine(config.dockerHost, config.scopeLabel, config.dockerTimeoutMs),
+    facts: new FixedFactsCache(),
     queues,
     redis,
     logger,
@@ -106,6 +113,7 @@ export async function startWorkerPool(opts: PoolOptions): Promise<WorkerPool> {
           onConnect: async () => {
             await enqueueRebuildall(queues, [config.hostId]);
           },
+          onDestroy: (containerId) => ctx.facts.drop(containerId),
         });
   const health = (): WorkerHealth => ({
     workerId,
@@ -121,19 +129,24 @@ export async function startWorkerPool(opts: PoolOptions): Promise<WorkerPool> {
     const { at: _, ...h } = health();
     await redis.eval(
       HEARTBEAT_LUA,
-      3,
+      4,
       keys.hosts,
       keys.workers(config.hostId),
       keys.workerHealth,
+      keys.healthSweep,
       config.hostId,
       workerId,
       JSON.stringify(h),
       String(LIVE_MS),
       String(HEALTH_KEPT_MS),
+      String(HEALTH_SWEEP_MS),
     );
   };
   try {
     await Promise.all(workers.map((w) => w.waitUntilReady()));
+    // the queues' settings (their event streams' length, src/queue.ts) written before any job is taken: a
+    // rebuildall's flow reads them, and would set BullMQ's defaults where it finds none
+    await Promise.all(workers.map((w) => queues.queue(w.name).getVersion()));
     await beat();
     if (roles.includes('rebuild')) await settleHalfDoneReplacements(ctx);
   } catch (err) {

@@ -1,10 +1,13 @@
 import { DelayedError, type Job } from 'bullmq';
 import { HOOK_KILL_AFTER_MS, runChangeHook } from '../src/changeHook.js';
-import { enqueueRebuildLater, forgetPending } from '../src/enqueue.js';
+import { enqueueRebuildLater, pendingKey } from '../src/enqueue.js';
 import { JOB, type RebuildJob, rebuildJobSchema } from '../src/jobs.js';
 import { rebuildApp } from '../src/rebuildApp.js';
+import { appJobReads } from '../src/store/appJobStart.js';
 import { AppLock } from '../src/store/appLock.js';
-import { recordApp } from '../src/store/runProgress.js';
+import { DEL_IF_EQUAL, type KeyCommand } from '../src/store/keyCommands.js';
+import { countRoundTrips } from '../src/store/roundTrips.js';
+import { recordAppCommand } from '../src/store/runProgress.js';
 import type { RebuildResult } from '../src/types.js';
 import type { WorkerContext } from './context.js';
 import { parseJobData } from './jobData.js';
@@ -12,25 +15,32 @@ import { parseJobData } from './jobData.js';
 /** How long a job that finds its app locked waits before it tries again. */
 const LOCKED_RETRY_MS = 100;
 
-/** The scan's container ids, when no event of the app came after the scan listed it; else undefined. */
-async function freshEnough(ctx: WorkerContext, data: RebuildJob): Promise<string[] | undefined> {
-  if (data.containerIds === undefined) return undefined;
-  const seen = Number((await ctx.redis.hget(ctx.queues.keys.appEvents(data.host), data.app)) ?? 0);
-  return seen === (data.eventSeq ?? 0) ? data.containerIds : undefined;
-}
-
-/** The per-app job: one app on this worker's host, never two at once for one app anywhere. */
+/**
+ * The per-app job: one app on this worker's host, never two at once for one app anywhere. Its own Redis work
+ * is three round trips when nothing changed (four when Dokku's files are rewritten): taking the app's lock with
+ * everything the job reads, writing the config and all else under the lock, releasing it with the run's
+ * progress (src/store/appLock.ts); BullMQ's own calls to take and complete the job come on top.
+ */
 export function rebuildProcessor(ctx: WorkerContext) {
   return async (job: Job<RebuildJob, RebuildResult>, token?: string): Promise<RebuildResult> => {
     const data = parseJobData(job, JOB.rebuild, rebuildJobSchema, ctx.config.hostId);
+    const keys = ctx.queues.keys;
 
-    const lock = new AppLock(ctx.redis, ctx.queues.keys.appLock(data.app), `${ctx.workerId}:${job.id}`);
-    if (!(await lock.acquire())) {
+    const counted = countRoundTrips(ctx.redis);
+    const redis = counted.client;
+    const lock = new AppLock(redis, keys.appLock(data.app), `${ctx.workerId}:${job.id}`);
+    const reads = appJobReads(keys, data.host, data.app, {
+      properties: ctx.config.dokku === undefined,
+      hook: ctx.config.onChange !== undefined,
+    });
+    // once the lock is taken this job reads Docker: a new request must make a new job (its pending marker goes)
+    const forget: KeyCommand = [DEL_IF_EQUAL, pendingKey(ctx.queues, data.host, data.app), String(job.id)];
+    const replies = await lock.acquireWith([forget, ...reads.commands]);
+    if (replies === undefined) {
       await job.moveToDelayed(Date.now() + LOCKED_RETRY_MS + Math.floor(Math.random() * LOCKED_RETRY_MS), token);
       throw new DelayedError();
     }
-    // from here on this job reads Docker: a new request must make a new job
-    await forgetPending(ctx.queues, data.host, data.app, String(job.id));
+    const start = reads.parse(replies.slice(1));
     const log = ctx.logger.child({
       queue: job.queueName,
       jobId: job.id,
@@ -41,18 +51,23 @@ export function rebuildProcessor(ctx: WorkerContext) {
     const started = performance.now();
     log.debug({ startedAt: Date.now() }, 'rebuilding app');
     ctx.onAppWork?.({ app: data.app, phase: 'start', workerId: ctx.workerId, jobId: String(job.id) });
+    // The scan's container ids save a label-filtered list on the first try, unless the app has had container
+    // events since the scan listed it (a redeploy or a scale in between): then, as on a retry, Docker is read afresh.
+    const known = job.attemptsMade === 0 && start.eventSeq === (data.eventSeq ?? 0) ? data.containerIds : undefined;
+    let result: RebuildResult;
     try {
-      // The scan's snapshot saves a list call on the first try, unless the app has had container events since
-      // the scan listed it (a redeploy or a scale in between): then, as on a retry, Docker is read afresh.
-      const known = job.attemptsMade === 0 ? await freshEnough(ctx, data) : undefined;
-      const result = await rebuildApp(
+      result = await rebuildApp(
         {
           docker: ctx.docker,
-          redis: ctx.redis,
-          keys: ctx.queues.keys,
+          facts: ctx.facts,
+          // a job outside a rebuildall answers an event or a request: it inspects what it reads
+          inspectAll: data.runId === undefined,
+          redis,
+          keys,
           hostId: ctx.config.hostId,
           dokku: ctx.config.dokku,
-          verifyLock: () => lock.verify(),
+          lock,
+          start,
           rebuildLater: async (app: string, delayMs: number) => {
             await enqueueRebuildLater(ctx.queues, app, ctx.config.hostId, delayMs);
           },
@@ -75,23 +90,28 @@ export function rebuildProcessor(ctx: WorkerContext) {
         data.app,
         known,
       );
-      if (data.runId !== undefined) {
-        await recordApp(ctx.redis, ctx.queues.keys, data.runId, data.host, data.app, result.failed);
-      }
-      log.info(
-        {
-          endedAt: Date.now(),
-          durationMs: Math.round(performance.now() - started),
-          containers: result.containers,
-          configured: result.configured,
-          failed: result.failed,
-        },
-        'rebuilt app',
-      );
-      return result;
-    } finally {
+    } catch (err) {
       ctx.onAppWork?.({ app: data.app, phase: 'end', workerId: ctx.workerId, jobId: String(job.id) });
-      await lock.release().catch((err: unknown) => log.warn({ err }, 'could not release app lock'));
+      await lock.release().catch((e: unknown) => log.warn({ err: e }, 'could not release app lock'));
+      throw err;
     }
+    ctx.onAppWork?.({ app: data.app, phase: 'end', workerId: ctx.workerId, jobId: String(job.id) });
+    // the run's progress bar hears of the app as the lock goes (a failure to record it fails the job, as before)
+    await lock.release(
+      data.runId === undefined ? [] : [recordAppCommand(keys, data.runId, data.host, data.app, result.failed)],
+    );
+    log.info(
+      {
+        endedAt: Date.now(),
+        durationMs: Math.round(performance.now() - started),
+        containers: result.containers,
+        configured: result.configured,
+        failed: result.failed,
+        // what this job asked of Redis, its lock's release included (BullMQ's own calls for the job are not)
+        redisRoundTrips: counted.roundTrips(),
+      },
+      'rebuilt app',
+    );
+    return result;
   };
 }

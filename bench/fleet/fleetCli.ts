@@ -1,6 +1,7 @@
 // `netq network:rebuildall` as a user runs it against the fleet, with its resident memory sampled while it
 // waits (/proc/<pid>/status, every 20 ms) and its CPU time.
 import { spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { baseEnv } from '../benchRun.js';
 import { live } from '../interrupt.js';
@@ -11,7 +12,7 @@ import { cpuSeconds, memoryMb } from './procStats.js';
 export interface CliRun {
   /** Date.now() just before spawn */
   startedAt: number;
-  /** spawn to the first printed line */
+  /** spawn to the first printed line (on a terminal; else, written to a file, its exit) */
   printedMs: number;
   /** spawn to exit */
   exitMs: number;
@@ -51,21 +52,27 @@ export function runRebuildall(opts: {
   prefix: string;
   timeoutS: number;
   tty?: boolean;
+  /** where its standard output goes when not on a terminal (read back once it exited) */
+  outFile: string;
 }): Promise<CliRun> {
   live();
   return new Promise((resolve, reject) => {
     const startedAt = Date.now();
     const t0 = performance.now();
     const argv = ['bin/netq.js', 'network:rebuildall', '--format', 'json', '--timeout', String(opts.timeoutS)];
+    // Into a file, not a pipe: the CLI leaves 50 ms after its last write, and a pipe whose reader is slower
+    // than that loses the end of a large result (megabytes at 5,000 apps and up); a file takes it at once.
+    const out = opts.tty ? undefined : openSync(opts.outFile, 'w');
     const child = spawn(
       opts.tty ? 'script' : process.execPath,
       opts.tty ? ['-qefc', [process.execPath, ...argv].join(' '), '/dev/null'] : argv,
       {
         cwd: opts.build,
         env: { ...baseEnv(), REDIS_URL: opts.redisUrl, NETQ_PREFIX: opts.prefix, TERM: 'xterm' },
-        stdio: ['ignore', 'pipe', 'pipe'],
+        stdio: ['ignore', out ?? 'pipe', 'pipe'],
       },
     );
+    if (out !== undefined) closeSync(out);
     running.add(child);
     let stdout = '';
     let stderr = '';
@@ -93,11 +100,11 @@ export function runRebuildall(opts: {
         if (Number.isFinite(c)) cpuS = c;
       });
     }, SAMPLE_MS);
-    child.stdout.on('data', (d: Buffer) => {
+    child.stdout?.on('data', (d: Buffer) => {
       stdout += d.toString();
       if (printed === undefined && stdout.includes('\n')) printed = performance.now();
     });
-    child.stderr.on('data', (d: Buffer) => {
+    child.stderr?.on('data', (d: Buffer) => {
       stderr += d.toString();
     });
     const timer = setTimeout(() => child.kill('SIGKILL'), (opts.timeoutS + 30) * 1000);
@@ -116,6 +123,7 @@ export function runRebuildall(opts: {
         reject(new Error(`netq network:rebuildall ended by ${signal}: ${stderr.slice(0, 500)}`));
         return;
       }
+      if (!opts.tty) stdout = readFileSync(opts.outFile, 'utf8');
       resolve({
         startedAt,
         printedMs: (printed ?? performance.now()) - t0,

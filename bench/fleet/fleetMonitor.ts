@@ -1,6 +1,7 @@
 // Round trips per app: one extra rebuildall (not timed) with Redis MONITOR on, which tells the commands
 // clients sent (a script call is one, however many commands it runs) from those run inside scripts. MONITOR
 // costs Redis time, so this round is only counted, never timed.
+import path from 'node:path';
 import { Redis } from 'ioredis';
 import { runRebuildall } from './fleetCli.js';
 import type { FleetRun } from './fleetRun.js';
@@ -34,7 +35,13 @@ export async function monitorRound(run: FleetRun, apps: number): Promise<Monitor
     by.set(cmd, (by.get(cmd) ?? 0) + 1);
   });
   try {
-    const cli = await runRebuildall({ build: run.build, redisUrl: redis.url, prefix: run.prefix, timeoutS: 600 });
+    const cli = await runRebuildall({
+      build: run.build,
+      redisUrl: redis.url,
+      prefix: run.prefix,
+      timeoutS: 600,
+      outFile: path.join(run.tmp, 'monitor-round.json'),
+    });
     if (cli.code !== 0)
       run.problem(`the MONITOR round's rebuildall exited with ${cli.code}: ${cli.stderr.slice(0, 300)}`);
     // MONITOR lines may trail the CLI's exit a little

@@ -1,6 +1,6 @@
 // The fleet bench's plan (`npm run bench -- --fleet`), from the bench's command line.
 import type { BenchArgs } from '../options.js';
-import { DEFAULT_LATENCY, type LatencyModel } from './simHost.js';
+import { DEFAULT_LATENCY, type LatencyModel } from './simLatency.js';
 
 export interface FleetOptions {
   /** total apps per size, smallest first */

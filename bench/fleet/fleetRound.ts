@@ -1,6 +1,7 @@
 // One measured `netq network:rebuildall` over the warm fleet: wall time, where the time went (BullMQ's job
 // timestamps and the workers' logs), Redis commands and CPU, Docker calls, the CPU of each party, and the
 // CLI's memory while it waits. Its printed counts are checked.
+import path from 'node:path';
 import type { RebuildallResult } from '../../src/types.js';
 import { median } from '../stats.js';
 import { runRebuildall } from './fleetCli.js';
@@ -69,6 +70,7 @@ export async function measureRound(run: FleetRun, apps: number, hosts: string[],
     prefix: run.prefix,
     timeoutS: Math.max(300, Math.ceil(apps / 10)),
     tty,
+    outFile: path.join(run.tmp, 'rebuildall.json'),
   });
   const endedAt = Date.now();
   const [r1, calls1, w1, e1, x1] = await Promise.all([

@@ -1,6 +1,7 @@
 // SIMULATED: what the fleet bench asks of its simulated engines process (bench/fleet/simFleet.ts).
 import path from 'node:path';
-import type { HostShape, LatencyModel } from './simHost.js';
+import type { HostShape } from './simHost.js';
+import type { LatencyModel } from './simLatency.js';
 
 export interface FleetSpec {
   /** folder of the sockets: `<dir>/<host>.sock` */

@@ -144,15 +144,23 @@ export async function logLines(
   return out;
 }
 
-/** Log lines at warn level or worse (pino levels 40+), at or after `since`. */
+/**
+ * The workers' log lines at warn level or worse (pino levels 40+) written at or after `since`, each as
+ * `<host>: <msg>: <err.message>`.
+ */
 export async function problemLines(workers: FleetWorker[], since: number): Promise<string[]> {
   const out: string[] = [];
   for (const w of workers) {
     const text = await readFile(w.log, 'utf8');
     for (const line of text.split('\n')) {
-      const level = Number(/"level":(\d+)/.exec(line)?.[1] ?? 0);
-      const time = Number(/"time":(\d+)/.exec(line)?.[1] ?? 0);
-      if (level >= 40 && time >= since) out.push(`${w.host}: ${line.slice(0, 400)}`);
+      if (Number(/"level":(\d+)/.exec(line)?.[1] ?? 0) < 40) continue;
+      try {
+        const o = JSON.parse(line) as { time?: number; msg?: string; err?: { message?: string } };
+        if ((o.time ?? 0) < since) continue;
+        out.push(`${w.host}: ${o.msg ?? ''}${o.err?.message ? `: ${o.err.message}` : ''}`);
+      } catch {
+        out.push(`${w.host}: ${line.slice(0, 200)}`);
+      }
     }
   }
   return out;

@@ -17,8 +17,9 @@ import type { FleetRun } from './fleetRun.js';
 import { problemLines, settleFleet, startWorkers, stopWorkers, unfinishedJobs } from './fleetWorkers.js';
 import { type HeartbeatScaling, measureHeartbeatScaling } from './heartbeatScaling.js';
 import { cpuSeconds, memoryMb, totalCpuSeconds } from './procStats.js';
+import { measureProgressPoll, POLL_MS, type ProgressPoll } from './progressPoll.js';
 import { between, snapshot } from './redisFigures.js';
-import { ATTACH_NETWORK, hostApps } from './simHost.js';
+import { ATTACH_NETWORK, hostApps, type SimApp } from './simHost.js';
 
 export interface FleetSize {
   apps: number;
@@ -40,6 +41,8 @@ export interface FleetSize {
   rounds: FleetRound[];
   /** one more round with the CLI on a terminal (its progress bar on), not among the medians */
   ttyRound: FleetRound;
+  /** what one poll of the terminal round's progress bar costs Redis */
+  progressPoll: ProgressPoll;
   monitor: MonitorCounts | undefined;
   heartbeats: HeartbeatScaling | undefined;
   memory: { empty: number; afterRun: MemoryState; atRest: MemoryState; retention: Retention; rebuildalls: number };
@@ -79,17 +82,8 @@ export async function measureFleetSize(run: FleetRun, apps: number, first: boole
   });
   const enginesMs = performance.now() - t;
 
-  // the apps' properties, as `netq network:set` stores them
   t = performance.now();
-  const shapeOf = (host: string) => ({ ...run.engines?.spec.shape, host }) as Parameters<typeof hostApps>[0];
-  const all = hosts.flatMap((h) => hostApps(shapeOf(h)));
-  const props: { app: string; key: PropertyKey; value: string }[] = [
-    ...all.filter((a) => a.published).map((a) => ({ app: a.app, key: 'bind-all-interfaces' as const, value: 'true' })),
-    ...all
-      .filter((a) => a.attach)
-      .map((a) => ({ app: a.app, key: 'attach-post-deploy' as const, value: ATTACH_NETWORK })),
-  ];
-  await mapLimit(props, 32, (p) => writeProperty(queues.redis, queues.keys, p.app, p.key, p.value));
+  const { all, props } = await writeAppProperties(run, hosts);
   const propertiesMs = performance.now() - t;
 
   t = performance.now();
@@ -104,22 +98,11 @@ export async function measureFleetSize(run: FleetRun, apps: number, first: boole
   await settleFleet(queues, hosts, Math.max(180_000, apps * 60));
   const warmMs = performance.now() - t;
   say(
-    `  engines ${(enginesMs / 1000).toFixed(1)} s, properties of ${props.length} apps ${(propertiesMs / 1000).toFixed(1)} s, workers registered ${(workersMs / 1000).toFixed(1)} s, their start-up rebuilds ${(warmMs / 1000).toFixed(1)} s`,
+    `  engines ${(enginesMs / 1000).toFixed(1)} s, properties of ${props} apps ${(propertiesMs / 1000).toFixed(1)} s, workers registered ${(workersMs / 1000).toFixed(1)} s, their start-up rebuilds ${(warmMs / 1000).toFixed(1)} s`,
   );
 
-  // idle: what a warm fleet with nothing to do costs
   const pids = run.workers.map((w) => w.pid);
-  const i0 = await Promise.all([snapshot(redis.client), totalCpuSeconds(pids), cpuSeconds(run.engines.pid)]);
-  await sleep(IDLE_S * 1000);
-  const i1 = await Promise.all([snapshot(redis.client), totalCpuSeconds(pids), cpuSeconds(run.engines.pid)]);
-  const idleDelta = between(i0[0], i1[0]);
-  const idle = {
-    seconds: idleDelta.seconds,
-    redisCallsPerS: idleDelta.calls / idleDelta.seconds,
-    redisCpuShare: idleDelta.cpuS / idleDelta.seconds,
-    workersCpuShare: (i1[1] - i0[1]) / idleDelta.seconds,
-    enginesCpuShare: (i1[2] - i0[2]) / idleDelta.seconds,
-  };
+  const idle = await idleWindow(run, pids, run.engines.pid);
   say(
     `  idle fleet: ${idle.redisCallsPerS.toFixed(0)} Redis commands/s, Redis CPU ${(idle.redisCpuShare * 100).toFixed(1)}%, workers' CPU ${(idle.workersCpuShare * 100).toFixed(1)}% of a core`,
   );
@@ -141,6 +124,10 @@ export async function measureFleetSize(run: FleetRun, apps: number, first: boole
   const ttyRound = await measureRound(run, apps, hosts, true);
   say(
     `  on a terminal: ${(ttyRound.wallMs / 1000).toFixed(2)} s, ${ttyRound.redis.byCommand.find(([c]) => c === 'hgetall')?.[1] ?? 0} HGETALL (progress bar and the jobs' own), Redis CPU ${ttyRound.cpuS.redis.toFixed(2)} s, CLI CPU ${ttyRound.cpuS.cli.toFixed(2)} s; ${ttyRound.outcome}`,
+  );
+  const progressPoll = await measureProgressPoll(run, ttyRound.runId);
+  say(
+    `  its progress bar: one poll (HGETALL of ${progressPoll.fields} fields) costs Redis ${(progressPoll.usec / 1000).toFixed(2)} ms, every ${POLL_MS} ms while the run lasts`,
   );
   await sleep(500);
   const monitor = first ? await monitorRound(run, apps) : undefined;
@@ -166,10 +153,7 @@ export async function measureFleetSize(run: FleetRun, apps: number, first: boole
       `  heartbeats: one worker-health entry adds ${heartbeats.usecPerEntryPerBeat.toFixed(2)} µs to every beat (script time ${heartbeats.scriptUsecPerS.without.toFixed(0)} → ${heartbeats.scriptUsecPerS.with.toFixed(0)} µs/s with ${heartbeats.extraEntries} more entries)`,
     );
   }
-  const warnings = await problemLines(run.workers, since);
-  if (warnings.length) {
-    run.notes.push(`${apps} apps: ${warnings.length} worker log lines at warn or worse, e.g. ${warnings[0]}`);
-  }
+  const warnings = await noteWarnings(run, apps, since);
 
   await stopWorkers(run.workers);
   run.workers = [];
@@ -187,11 +171,57 @@ export async function measureFleetSize(run: FleetRun, apps: number, first: boole
     idle,
     rounds,
     ttyRound,
+    progressPoll,
     monitor,
     heartbeats,
     memory: { empty, afterRun, atRest, retention, rebuildalls },
     workerRssMb: { median: rss[Math.floor(rss.length / 2)] ?? Number.NaN, max: rss.at(-1) ?? Number.NaN },
     loadAverage: loadAverage.map((l) => Number(l.toFixed(2))),
-    warnings: warnings.length,
+    warnings,
   };
+}
+
+/** The apps' properties, as `netq network:set` stores them: bind-all-interfaces and attach-post-deploy. */
+async function writeAppProperties(run: FleetRun, hosts: string[]): Promise<{ all: SimApp[]; props: number }> {
+  const { queues } = run.ready();
+  const shape = run.engines?.spec.shape;
+  if (!shape) throw new Error('no simulated engines');
+  const all = hosts.flatMap((host) => hostApps({ ...shape, host }));
+  const props: { app: string; key: PropertyKey; value: string }[] = [
+    ...all.filter((a) => a.published).map((a) => ({ app: a.app, key: 'bind-all-interfaces' as const, value: 'true' })),
+    ...all
+      .filter((a) => a.attach)
+      .map((a) => ({ app: a.app, key: 'attach-post-deploy' as const, value: ATTACH_NETWORK })),
+  ];
+  await mapLimit(props, 32, (p) => writeProperty(queues.redis, queues.keys, p.app, p.key, p.value));
+  return { all, props: props.length };
+}
+
+/** What a warm fleet with nothing to do costs, over IDLE_S seconds. */
+async function idleWindow(run: FleetRun, workerPids: number[], enginesPid: number): Promise<FleetSize['idle']> {
+  const { redis } = run.ready();
+  const i0 = await Promise.all([snapshot(redis.client), totalCpuSeconds(workerPids), cpuSeconds(enginesPid)]);
+  await sleep(IDLE_S * 1000);
+  const i1 = await Promise.all([snapshot(redis.client), totalCpuSeconds(workerPids), cpuSeconds(enginesPid)]);
+  const d = between(i0[0], i1[0]);
+  return {
+    seconds: d.seconds,
+    redisCallsPerS: d.calls / d.seconds,
+    redisCpuShare: d.cpuS / d.seconds,
+    workersCpuShare: (i1[1] - i0[1]) / d.seconds,
+    enginesCpuShare: (i1[2] - i0[2]) / d.seconds,
+  };
+}
+
+/** The workers' warnings and errors since `since`, counted, as a note of the run; returns how many. */
+async function noteWarnings(run: FleetRun, apps: number, since: number): Promise<number> {
+  const warnings = await problemLines(run.workers, since);
+  if (!warnings.length) return 0;
+  const kinds = new Map<string, number>();
+  for (const w of warnings) kinds.set(w, (kinds.get(w) ?? 0) + 1);
+  const listed = [...kinds].map(([w, n]) => `${n} × ${w}`);
+  run.notes.push(
+    `${apps} apps: ${warnings.length} worker log lines at warn or worse: ${listed.slice(0, 5).join('; ')}${listed.length > 5 ? '; …' : ''}`,
+  );
+  return warnings.length;
 }

@@ -12,15 +12,8 @@
 import { rm } from 'node:fs/promises';
 import http from 'node:http';
 import { type Random, seededRandom, streamSeed } from './seededRandom.js';
-import {
-  callDelayMs,
-  DEFAULT_LATENCY,
-  type HostShape,
-  type LatencyModel,
-  SimError,
-  type SimEvent,
-  SimHost,
-} from './simHost.js';
+import { type HostShape, SimError, type SimEvent, SimHost } from './simHost.js';
+import { callDelayMs, DEFAULT_LATENCY, type LatencyModel } from './simLatency.js';
 
 export interface SimEngineOptions {
   socketPath: string;
@@ -242,7 +235,7 @@ export class SimEngine {
     }
     const route = ROUTES[endpoint];
     if (!route) throw new SimError(404, `page not found: ${method} ${url.pathname} (not simulated)`);
-    await this.delay(endpoint === 'GET /containers/json' ? this.host.size : 0);
+    await this.delay(endpoint === 'GET /containers/json' ? this.host.scanned(parseFilters(q.get('filters'))) : 0);
     const [status, body] = route(this.host, { id: parts[1] ?? '', q, body: () => this.body(req) });
     this.send(res, status, await body);
   }

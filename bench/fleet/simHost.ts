@@ -7,8 +7,19 @@
 // app's, Docker's own networks and one attach network. It answers the calls netq makes in the shapes
 // Docker Engine API 1.41 answers them, keeps what netq changes (connect, disconnect, create, start, stop,
 // remove, rename), and tells its listeners the events Docker would send. It models no image, process,
-// cgroup or real network: a container "runs" until it is stopped.
-import { logNormal, type Random, randomHex, seededRandom, streamSeed } from './seededRandom.js';
+// cgroup or real network: a container "runs" until it is stopped. The answers' JSON shapes are in
+// simShapes.ts; what a call costs in simLatency.ts (a list call: per container it looks at, as dockerd).
+import { type Random, randomHex, seededRandom, streamSeed } from './seededRandom.js';
+import {
+  containerInspect,
+  containerSummary,
+  type Endpoint,
+  networkJson,
+  type PortBinding,
+  type SimContainer,
+  type SimNetwork,
+  stateOf,
+} from './simShapes.js';
 
 export const LABELS = {
   app: 'com.dokku.app-name',
@@ -63,58 +74,6 @@ export class SimError extends Error {
   }
 }
 
-interface Endpoint {
-  network: string;
-  aliases: string[];
-  /** '' while the container does not run */
-  ip: string;
-  mac: string;
-  endpointId: string;
-}
-
-type PortBinding = { HostIp: string; HostPort: string };
-
-interface SimContainer {
-  id: string;
-  name: string;
-  created: number;
-  image: string;
-  cmd: string[];
-  env: string[];
-  labels: Record<string, string>;
-  exposed: string[];
-  hostname: string;
-  /** the create options netq's replacement copies that this model does not read itself */
-  extraConfig: Record<string, unknown>;
-  networkMode: string;
-  portBindings: Record<string, PortBinding[] | null>;
-  publishAll: boolean;
-  /** host ports bound while it runs */
-  ports: Record<string, PortBinding[]>;
-  running: boolean;
-  everStarted: boolean;
-  exitCode: number;
-  startedAt: string;
-  finishedAt: string;
-  endpoints: Map<string, Endpoint>;
-}
-
-interface SimNetwork {
-  id: string;
-  name: string;
-  driver: string;
-  created: string;
-  labels: Record<string, string>;
-  attachable: boolean;
-  internal: boolean;
-  /** Docker's own (bridge, host, none): never removed, no connect */
-  builtin: boolean;
-  /** `172.<octet>.0.0/16`; 0 for host and none */
-  octet: number;
-  nextIp: number;
-  freeIps: number[];
-}
-
 /** A Docker event as the engine streams it (API 1.41). */
 export interface SimEvent {
   status?: string;
@@ -129,7 +88,6 @@ export interface SimEvent {
 }
 
 const IMAGE = 'dokku/app:latest';
-const IMAGE_ID = `sha256:${'5f'.repeat(32)}`;
 const DEFAULT_MODES = new Set(['default', 'bridge', '']);
 
 /** Docker's `default` network mode (or none) is the bridge network. */
@@ -309,6 +267,27 @@ export class SimHost {
 
   // ---- container calls
 
+  /**
+   * The containers a list call looks at, as dockerd does: with an `id` filter only those its id index
+   * finds (daemon/list.go), otherwise every container on the engine.
+   */
+  private candidates(filters: Record<string, string[]>): Iterable<SimContainer> {
+    const ids = filters.id;
+    if (!ids) return this.containers.values();
+    const found = new Set<SimContainer>();
+    for (const id of ids) {
+      const exact = this.containers.get(id);
+      if (exact) found.add(exact);
+      else for (const c of this.containers.values()) if (c.id.startsWith(id)) found.add(c);
+    }
+    return found;
+  }
+
+  /** How many containers a list call with these filters looks at (what it costs the engine). */
+  scanned(filters: Record<string, string[]>): number {
+    return filters.id ? [...this.candidates(filters)].length : this.containers.size;
+  }
+
   /** GET /containers/json: `all`, and the label, status, name and id filters. */
   listContainers(all: boolean, filters: Record<string, string[]>): unknown[] {
     const labels = (filters.label ?? []).map((f) => {
@@ -317,141 +296,23 @@ export class SimHost {
     });
     const status = filters.status;
     const names = filters.name;
-    const ids = filters.id;
     const out: unknown[] = [];
-    for (const c of this.containers.values()) {
+    for (const c of this.candidates(filters)) {
       if (!all && !c.running && !status) continue;
       if (!labels.every((l) => (l.value === undefined ? l.key in c.labels : c.labels[l.key] === l.value))) continue;
-      if (status && !status.includes(this.status(c))) continue;
+      if (status && !status.includes(stateOf(c))) continue;
       if (names && !names.some((n) => c.name.includes(n.replace(/^\//, '')))) continue;
-      if (ids && !ids.some((i) => c.id.startsWith(i))) continue;
-      out.push(this.summary(c));
+      out.push(containerSummary(c, this.lookup));
     }
     return out;
   }
 
-  private status(c: SimContainer): string {
-    return c.running ? 'running' : c.everStarted ? 'exited' : 'created';
-  }
-
-  private summary(c: SimContainer): unknown {
-    const ports: unknown[] = [];
-    for (const key of c.exposed) {
-      const [port, type] = key.split('/');
-      const bound = c.ports[key];
-      if (!bound?.length) ports.push({ PrivatePort: Number(port), Type: type });
-      for (const b of bound ?? [])
-        ports.push({ IP: b.HostIp, PrivatePort: Number(port), PublicPort: Number(b.HostPort), Type: type });
-    }
-    const networks: Record<string, unknown> = {};
-    for (const e of c.endpoints.values()) networks[e.network] = this.endpointJson(c, e, false);
-    return {
-      Id: c.id,
-      Names: [`/${c.name}`],
-      Image: c.image,
-      ImageID: IMAGE_ID,
-      Command: c.cmd.join(' '),
-      Created: c.created,
-      Ports: ports,
-      Labels: c.labels,
-      State: this.status(c),
-      Status: c.running ? 'Up 2 hours' : c.everStarted ? `Exited (${c.exitCode}) 5 minutes ago` : 'Created',
-      HostConfig: { NetworkMode: c.networkMode },
-      NetworkSettings: { Networks: networks },
-      Mounts: [],
-    };
-  }
-
-  private endpointJson(c: SimContainer, e: Endpoint, withAliases: boolean): Record<string, unknown> {
-    const net = this.networkByName.get(e.network);
-    const gateway = net && net.octet > 0 && e.ip ? `172.${net.octet}.0.1` : '';
-    return {
-      IPAMConfig: null,
-      Links: null,
-      Aliases: withAliases && e.aliases.length ? e.aliases : null,
-      NetworkID: net?.id ?? '',
-      EndpointID: c.running ? e.endpointId : '',
-      Gateway: gateway,
-      IPAddress: e.ip,
-      IPPrefixLen: e.ip ? 16 : 0,
-      IPv6Gateway: '',
-      GlobalIPv6Address: '',
-      GlobalIPv6PrefixLen: 0,
-      MacAddress: e.ip ? e.mac : '',
-      DriverOpts: null,
-    };
-  }
-
   /** GET /containers/{id}/json */
   inspect(ref: string): unknown {
-    const c = this.container(ref);
-    const networks: Record<string, unknown> = {};
-    for (const e of c.endpoints.values()) networks[e.network] = this.endpointJson(c, e, true);
-    const ports: Record<string, PortBinding[] | null> = {};
-    for (const key of c.exposed) ports[key] = c.running ? (c.ports[key] ?? null) : null;
-    return {
-      Id: c.id,
-      Created: new Date(c.created * 1000).toISOString(),
-      Path: c.cmd[0] ?? '',
-      Args: c.cmd.slice(1),
-      State: {
-        Status: this.status(c),
-        Running: c.running,
-        Paused: false,
-        Restarting: false,
-        OOMKilled: false,
-        Dead: false,
-        Pid: c.running ? 1000 + (Number.parseInt(c.id.slice(0, 4), 16) % 30000) : 0,
-        ExitCode: c.exitCode,
-        Error: '',
-        StartedAt: c.startedAt,
-        FinishedAt: c.finishedAt,
-      },
-      Image: IMAGE_ID,
-      Name: `/${c.name}`,
-      RestartCount: 0,
-      Driver: 'overlay2',
-      Platform: 'linux',
-      HostConfig: {
-        NetworkMode: c.networkMode,
-        PortBindings: c.portBindings,
-        PublishAllPorts: c.publishAll,
-        RestartPolicy: { Name: 'on-failure', MaximumRetryCount: 10 },
-        AutoRemove: false,
-        Init: true,
-      },
-      Config: {
-        Hostname: c.hostname,
-        Domainname: '',
-        User: '',
-        AttachStdin: false,
-        AttachStdout: false,
-        AttachStderr: false,
-        ExposedPorts: c.exposed.length ? Object.fromEntries(c.exposed.map((k) => [k, {}])) : undefined,
-        Tty: false,
-        OpenStdin: false,
-        StdinOnce: false,
-        Env: c.env,
-        Cmd: c.cmd,
-        Image: c.image,
-        Volumes: null,
-        WorkingDir: '/app',
-        Entrypoint: null,
-        OnBuild: null,
-        Labels: c.labels,
-        ...c.extraConfig,
-      },
-      NetworkSettings: {
-        Bridge: '',
-        SandboxID: c.running ? c.id.split('').reverse().join('') : '',
-        HairpinMode: false,
-        Ports: ports,
-        SandboxKey: c.running ? `/var/run/docker/netns/${c.id.slice(0, 12)}` : '',
-        Networks: networks,
-      },
-      Mounts: [],
-    };
+    return containerInspect(this.container(ref), this.lookup);
   }
+
+  private readonly lookup = (name: string) => this.networkByName.get(name);
 
   private addContainer(spec: {
     id: string;
@@ -672,52 +533,18 @@ export class SimHost {
 
   // ---- network calls
 
-  private networkJson(n: SimNetwork, withContainers: boolean): unknown {
-    const containers: Record<string, unknown> = {};
-    if (withContainers) {
-      for (const c of this.containers.values()) {
-        const e = c.endpoints.get(n.name);
-        if (!e || !c.running) continue;
-        containers[c.id] = {
-          Name: c.name,
-          EndpointID: e.endpointId,
-          MacAddress: e.mac,
-          IPv4Address: e.ip ? `${e.ip}/16` : '',
-          IPv6Address: '',
-        };
-      }
-    }
-    return {
-      Name: n.name,
-      Id: n.id,
-      Created: n.created,
-      Scope: 'local',
-      Driver: n.driver,
-      EnableIPv6: false,
-      IPAM: {
-        Driver: 'default',
-        Options: null,
-        Config: n.octet > 0 ? [{ Subnet: `172.${n.octet}.0.0/16`, Gateway: `172.${n.octet}.0.1` }] : [],
-      },
-      Internal: n.internal,
-      Attachable: n.attachable,
-      Ingress: false,
-      ConfigFrom: { Network: '' },
-      ConfigOnly: false,
-      Containers: containers,
-      Options: {},
-      Labels: n.labels,
-    };
-  }
-
   /** GET /networks (Containers left empty, as Docker's list leaves it) */
   listNetworks(): unknown[] {
-    return [...this.networks.values()].map((n) => this.networkJson(n, false));
+    return [...this.networks.values()].map((n) => networkJson(n, []));
   }
 
   /** GET /networks/{id} */
   inspectNetwork(ref: string): unknown {
-    return this.networkJson(this.network(ref), true);
+    const n = this.network(ref);
+    return networkJson(
+      n,
+      [...this.containers.values()].filter((c) => c.endpoints.has(n.name)),
+    );
   }
 
   /** POST /networks/create */
@@ -784,23 +611,4 @@ export class SimHost {
     c.endpoints.delete(net.name);
     this.networkEvent(net, 'disconnect', c.id);
   }
-}
-
-/** Per-call latency of a simulated engine, in ms: log-normal around a median, plus a list call's scan. */
-export interface LatencyModel {
-  medianMs: number;
-  sigma: number;
-  /** added to a container list per container on the engine (a label filter looks at each) */
-  listPerContainerMs: number;
-}
-
-/**
- * Close to the real engine on this machine (dockerd 20.10, a few containers): `_ping` median 0.64 ms, p90
- * 1.1 ms; inspect 0.58 ms; a list call of a 1,000-container engine is assumed at 100 ms.
- */
-export const DEFAULT_LATENCY: LatencyModel = { medianMs: 0.6, sigma: 0.5, listPerContainerMs: 0.1 };
-
-/** One call's delay under a latency model; a list call pays for every container on the engine. */
-export function callDelayMs(model: LatencyModel, random: Random, listed: number): number {
-  return logNormal(random, model.medianMs, model.sigma) + listed * model.listPerContainerMs;
 }

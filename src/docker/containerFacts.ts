@@ -1,5 +1,6 @@
 import type Docker from 'dockerode';
 import type { ContainerFacts, NetworkFacts } from '../types.js';
+import type { ListedContainer } from './engine.js';
 
 /**
  * The port bindings a container asked for with a fixed host port (`docker-options -p 2222:22`), by port
@@ -62,6 +63,40 @@ export function factsFromInspect(c: Docker.ContainerInspectInfo): ContainerFacts
     exposedTcpPorts: tcpPorts(Object.keys(c.Config?.ExposedPorts ?? {})),
     hostname: c.Config?.Hostname ?? '',
     startedAt: c.State?.StartedAt ?? '',
+  };
+}
+
+/** States in which inspect's State.Running is true (a paused or restarting container still runs). */
+const RUNNING_STATES = new Set(['running', 'paused', 'restarting']);
+
+/** The container's own name: the list call also gives the names links lend it (`/<other>/<alias>`). */
+function ownName(c: Docker.ContainerInfo): string {
+  const names = c.Names ?? [];
+  return (names.find((n) => /^\/[^/]+$/.test(n)) ?? names[0] ?? c.Id).replace(/^\//, '');
+}
+
+/**
+ * What can change of one container, from the engine's list answer (GET /containers/json): published TCP ports
+ * as inspect gives them (IPv4 bindings only; an exposed port that is not published has no PublicPort).
+ */
+export function listedContainer(c: Docker.ContainerInfo): ListedContainer {
+  const networks: Record<string, string> = {};
+  for (const [name, n] of Object.entries(c.NetworkSettings?.Networks ?? {})) networks[name] = n?.IPAddress ?? '';
+  const published: ContainerFacts['published'] = [];
+  for (const p of c.Ports ?? []) {
+    if (p.Type !== 'tcp' || p.PublicPort === undefined || (p.IP ?? '').includes(':')) continue;
+    published.push({ port: p.PrivatePort, hostIp: p.IP ?? '', hostPort: p.PublicPort });
+  }
+  published.sort((a, b) => a.port - b.port || a.hostIp.localeCompare(b.hostIp) || a.hostPort - b.hostPort);
+  return {
+    id: c.Id,
+    name: ownName(c),
+    labels: c.Labels ?? {},
+    state: c.State,
+    running: RUNNING_STATES.has(c.State),
+    networkMode: c.HostConfig?.NetworkMode ?? 'default',
+    networks,
+    published,
   };
 }
 

@@ -2,9 +2,16 @@ import Docker from 'dockerode';
 import { DEFAULTS } from '../config.js';
 import { dockerStatus } from '../errors.js';
 import { type ContainerFacts, LABEL_APP, LABEL_CONTAINER_TYPE, type NetworkFacts } from '../types.js';
-import { factsFromInspect, networkFacts } from './containerFacts.js';
+import { factsFromInspect, listedContainer, networkFacts } from './containerFacts.js';
 import { type DockerCall, dockerCaller } from './dockerCall.js';
-import type { ContainerChange, ContainerSummary, DockerEngine, Replacement, ReplaceOptions } from './engine.js';
+import type {
+  ContainerChange,
+  ContainerSummary,
+  DockerEngine,
+  ListedContainer,
+  Replacement,
+  ReplaceOptions,
+} from './engine.js';
 import { replaceContainer } from './replaceContainer.js';
 
 /**
@@ -49,9 +56,19 @@ export class DockerodeEngine implements DockerEngine {
     for (const c of list) {
       const appName = appOf(c.Labels ?? {});
       if (appName === undefined) continue;
-      out.push({ id: c.Id, name: (c.Names?.[0] ?? c.Id).replace(/^\//, ''), app: appName, state: c.State });
+      out.push({ ...listedContainer(c), app: appName });
     }
     return out;
+  }
+
+  async listContainers(ids: string[]): Promise<ListedContainer[]> {
+    if (ids.length === 0) return [];
+    // the engine matches an id filter as a pattern anywhere in the id: only exact ids are kept
+    const wanted = new Set(ids);
+    const list = await this.call('container list', () =>
+      this.docker.listContainers({ all: true, filters: { id: [...wanted] } }),
+    );
+    return list.filter((c) => wanted.has(c.Id)).map(listedContainer);
   }
 
   async inspectContainer(id: string): Promise<ContainerFacts | undefined> {

@@ -1,17 +1,35 @@
 import type { ContainerFacts, NetworkFacts } from '../types.js';
 
-/** A Dokku deploy container as the engine's list call shows it. */
-export interface ContainerSummary {
+/**
+ * A container as the engine's list call shows it: what can change (its state, name, networks with their IP
+ * addresses, published ports) and what it is (labels, network mode). Not its environment, exposed ports, port
+ * bindings or hostname (src/docker/fixedFacts.ts), nor its aliases or start time: those take an inspect.
+ */
+export interface ListedContainer {
   id: string;
   name: string;
-  app: string;
+  labels: Record<string, string>;
+  /** `running`, `exited`, `paused`, `restarting`, `created`, … */
   state: string;
+  /** as inspect's State.Running: running, paused or restarting */
+  running: boolean;
+  networkMode: string;
+  /** network name -> IPv4 address ('' when the engine gave none) */
+  networks: Record<string, string>;
+  published: ContainerFacts['published'];
+}
+
+/** A Dokku deploy container as the engine's list call shows it, with its app. */
+export interface ContainerSummary extends ListedContainer {
+  app: string;
 }
 
 /** The part of a Docker engine netq uses; the dockerode adapter below is the real one. */
 export interface DockerEngine {
   /** Dokku deploy containers (running or not) of one app, or of every app, in one list call. */
   listAppContainers(app?: string): Promise<ContainerSummary[]>;
+  /** These containers (full ids), running or not, in one list call; an id the engine does not know is left out. */
+  listContainers(ids: string[]): Promise<ListedContainer[]>;
   /** What netq needs of one container; undefined when it no longer exists. */
   inspectContainer(id: string): Promise<ContainerFacts | undefined>;
   ping(): Promise<void>;

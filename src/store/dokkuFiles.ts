@@ -32,13 +32,6 @@ async function appDir(d: DokkuPaths, app: string): Promise<{ dir: string; uid: n
   return { dir, uid: st.uid, gid: st.gid };
 }
 
-/** Writes the file (atomically) unless it already holds exactly this content; true when written. */
-async function writeIfChanged(dir: string, name: string, content: string, owner: { uid: number; gid: number }) {
-  if ((await currentContent(path.join(dir, name))) === content) return false;
-  await writeFileAtomically(dir, name, content, { mode: 0o644, owner });
-  return true;
-}
-
 /**
  * Writes Dokku's files of an app exactly as Dokku does: `IP.<proc>.<n>` for every process type and
  * `PORT.web.<n>` (the container port) for web only, without a trailing newline, mode 0644, owned by the
@@ -46,30 +39,51 @@ async function writeIfChanged(dir: string, name: string, content: string, owner:
  * atomically and only when its content changes. Just before a dyno's files are written its CONTAINER file
  * is read again: when Dokku switched the dyno meanwhile, the files are Dokku's and are left alone.
  * Files of dynos outside the scale (`scale`: proc -> count) are removed, as Dokku's deploy does when it
- * scales down.
+ * scales down. `beforeWrite` runs once before the first file is written or removed (the app lock's check:
+ * an unchanged app asks nothing of Redis here).
  */
 export async function writeDokkuFiles(
   d: DokkuPaths,
   app: string,
   configs: ContainerNetworkConfig[],
   scale: Map<string, number>,
+  beforeWrite: () => Promise<void> = async () => {},
 ): Promise<DokkuFilesOutcome> {
   const out: DokkuFilesOutcome = { written: 0, unchanged: 0, removed: 0, superseded: [] };
   const folder = await appDir(d, app);
   if (folder === undefined) return out;
   const { dir, uid, gid } = folder;
   const owner = { uid, gid };
+  let ready: Promise<void> | undefined;
+  const mayWrite = () => {
+    ready ??= beforeWrite();
+    return ready;
+  };
   await Promise.all(
     configs.map(async (c) => {
-      if ((await readContainerFile(d, app, c.proc, c.index)) !== c.id) {
+      const ours = async () => (await readContainerFile(d, app, c.proc, c.index)) === c.id;
+      if (!(await ours())) {
         out.superseded.push(`${c.proc}.${c.index}`);
         return;
       }
       const files: [string, string][] = [[`IP.${c.proc}.${c.index}`, c.ip]];
       if (c.proc === 'web') files.push([`PORT.${c.proc}.${c.index}`, String(c.port)]);
+      const stale: [string, string][] = [];
       for (const [name, content] of files) {
-        if (await writeIfChanged(dir, name, content, owner)) out.written += 1;
-        else out.unchanged += 1;
+        if ((await currentContent(path.join(dir, name))) === content) out.unchanged += 1;
+        else stale.push([name, content]);
+      }
+      if (stale.length === 0) return;
+      await mayWrite();
+      // read again after the check: the dyno may have been switched while it ran
+      if (!(await ours())) {
+        out.superseded.push(`${c.proc}.${c.index}`);
+        out.unchanged -= files.length - stale.length;
+        return;
+      }
+      for (const [name, content] of stale) {
+        await writeFileAtomically(dir, name, content, { mode: 0o644, owner });
+        out.written += 1;
       }
     }),
   );
@@ -78,6 +92,7 @@ export async function writeDokkuFiles(
     if (!m?.[2] || !m[3]) continue;
     const count = scale.get(m[2]);
     if (count !== undefined && Number(m[3]) <= count) continue;
+    await mayWrite();
     await unlink(path.join(dir, name)).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'ENOENT') throw err;
     });

@@ -2,6 +2,7 @@ import type { NetqKeys } from '../keys.js';
 import type { ComputedProperties } from '../properties/properties.js';
 import type { RedisClient as Redis } from '../redis.js';
 import type { ContainerNetworkConfig, Failure } from '../types.js';
+import type { KeyCommand } from './keyCommands.js';
 
 /** What `network:report` reads for one app. */
 export interface StoredNetworkConfig {
@@ -28,16 +29,39 @@ export async function writeNetworkConfig(
   keys: NetqKeys,
   stored: StoredNetworkConfig,
 ): Promise<StoredNetworkConfig | undefined> {
-  const f = field(stored.app, stored.host);
-  const tx = redis.multi().hget(keys.netconfig, f).hset(keys.netconfig, f, JSON.stringify(stored));
-  if (stored.containers.length + stored.failures.length > 0) tx.sadd(keys.appHosts(stored.app), stored.host);
-  else tx.srem(keys.appHosts(stored.app), stored.host);
+  const tx = redis.multi();
+  for (const [command, key, ...args] of networkConfigWrite(keys, stored)) tx.call(command, key, ...args);
   const res = await tx.exec();
-  const prev = res?.[0]?.[1];
-  if (typeof prev === 'string') return JSON.parse(prev) as StoredNetworkConfig;
+  return afterNetworkConfigWrite(redis, keys, stored, res?.[0]?.[1]);
+}
+
+/**
+ * writeNetworkConfig as commands to send with others (in one script: as much one transaction). The first
+ * one's reply is the previous config: hand it to afterNetworkConfigWrite.
+ */
+export function networkConfigWrite(keys: NetqKeys, stored: StoredNetworkConfig): KeyCommand[] {
+  const f = field(stored.app, stored.host);
+  const empty = stored.containers.length + stored.failures.length === 0;
+  return [
+    ['hget', keys.netconfig, f],
+    ['hset', keys.netconfig, f, JSON.stringify(stored)],
+    [empty ? 'srem' : 'sadd', keys.appHosts(stored.app), stored.host],
+  ];
+}
+
+/** The previous config, from the reply of networkConfigWrite's first command; an empty new one with none before is removed. */
+export async function afterNetworkConfigWrite(
+  redis: Redis,
+  keys: NetqKeys,
+  stored: StoredNetworkConfig,
+  previous: unknown,
+): Promise<StoredNetworkConfig | undefined> {
+  if (typeof previous === 'string') return JSON.parse(previous) as StoredNetworkConfig;
   // an app with no containers here and nothing stored before (deleted, renamed, or never on this host)
   // leaves nothing behind, so that it does not come back in `network:report`
-  if (stored.containers.length + stored.failures.length === 0) await redis.hdel(keys.netconfig, f);
+  if (stored.containers.length + stored.failures.length === 0) {
+    await redis.hdel(keys.netconfig, field(stored.app, stored.host));
+  }
   return undefined;
 }
 

@@ -1,6 +1,7 @@
 import type { NetqKeys } from '../keys.js';
 import { GLOBAL_SCOPE, PROPERTY_KEYS, type PropertyKey, type RawProperties } from '../properties/properties.js';
 import type { RedisClient as Redis } from '../redis.js';
+import { fieldsOf, type KeyCommand } from './keyCommands.js';
 
 function toRaw(hash: Record<string, string>): RawProperties {
   const out: RawProperties = {};
@@ -16,6 +17,18 @@ export async function readProperties(
 ): Promise<{ app: RawProperties; global: RawProperties }> {
   const [a, g] = await Promise.all([redis.hgetall(keys.props(app)), redis.hgetall(keys.props(GLOBAL_SCOPE))]);
   return { app: toRaw(a), global: toRaw(g) };
+}
+
+/** readProperties as commands to send with others (the per-app job's start); `parsePropertyReplies` reads their replies. */
+export function readPropertyCommands(keys: NetqKeys, app: string): KeyCommand[] {
+  return [
+    ['hgetall', keys.props(app)],
+    ['hgetall', keys.props(GLOBAL_SCOPE)],
+  ];
+}
+
+export function parsePropertyReplies(app: unknown, global: unknown): { app: RawProperties; global: RawProperties } {
+  return { app: toRaw(fieldsOf(app)), global: toRaw(fieldsOf(global)) };
 }
 
 /** Stores (or, with an empty value, clears) one property of a scope. */
@@ -40,24 +53,24 @@ export async function knownApps(redis: Redis, keys: NetqKeys): Promise<string[]>
 }
 
 /**
- * Dokku mode: makes Redis's copy of an app's and the global properties what Dokku's files say (the report,
- * the HTTP API and other hosts read the copy). One transaction; a scope with no property leaves no key.
+ * Dokku mode: the writes that make Redis's copy of an app's and the global properties what Dokku's files say
+ * (the report, the HTTP API and other hosts read the copy); a scope with no property leaves no key. Sent with
+ * the per-app job's other writes, in one script: as much one transaction.
  */
-export async function mirrorProperties(
-  redis: Redis,
+export function mirrorPropertyCommands(
   keys: NetqKeys,
   app: string,
   raw: { app: RawProperties; global: RawProperties },
-): Promise<void> {
-  const tx = redis.multi();
+): KeyCommand[] {
+  const out: KeyCommand[] = [];
   for (const [scope, props] of [
     [app, raw.app],
     [GLOBAL_SCOPE, raw.global],
   ] as const) {
     const k = keys.props(scope);
-    tx.del(k);
-    const entries = Object.entries(props).filter(([, v]) => v !== undefined && v !== '');
-    if (entries.length) tx.hset(k, Object.fromEntries(entries)).sadd(keys.propScopes, scope);
+    out.push(['del', k]);
+    const entries = Object.entries(props).filter((e): e is [string, string] => e[1] !== undefined && e[1] !== '');
+    if (entries.length) out.push(['hset', k, ...entries.flat()], ['sadd', keys.propScopes, scope]);
   }
-  await tx.exec();
+  return out;
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { NetqKeys } from '../keys.js';
 import type { RedisClient as Redis } from '../redis.js';
+import type { KeyCommand } from './keyCommands.js';
 
 /**
  * Replacements that failed, remembered per container and per change asked for, so that a replacement that
@@ -53,11 +54,14 @@ export class ReplacementFailures {
     return rec;
   }
 
-  /** Forgets records of containers that are no longer the app's (and a success). */
-  async keepOnly(containerIds: string[]): Promise<void> {
-    const ids = await this.redis.hkeys(this.key);
+  /**
+   * Forgets records of containers that are no longer the app's (and a success): a command to send with others,
+   * given the containers with a record (HKEYS, read as the job started: src/store/appJobStart.ts).
+   */
+  keepOnlyCommands(recorded: unknown, containerIds: string[]): KeyCommand[] {
+    const ids = Array.isArray(recorded) ? recorded.map(String) : [];
     const gone = ids.filter((id) => !containerIds.includes(id));
-    if (gone.length) await this.redis.hdel(this.key, ...gone);
+    return gone.length ? [['hdel', this.key, ...gone]] : [];
   }
 
   async forget(containerId: string): Promise<void> {

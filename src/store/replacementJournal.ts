@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { NetqKeys } from '../keys.js';
 import type { RedisClient as Redis } from '../redis.js';
+import { fieldsOf } from './keyCommands.js';
 
 /**
  * The journal of replacements under way on one host: written before each step, so that a worker that
@@ -29,12 +30,43 @@ export type JournalEntry = z.infer<typeof journalEntrySchema>;
 
 const field = (e: Pick<JournalEntry, 'app' | 'proc' | 'index'>) => `${e.app}/${e.proc}.${e.index}`;
 
+/** The entries of a journal's fields (of one app, or of every app), and the fields that do not parse. */
+function parseEntries(all: Record<string, string>, app?: string): { entries: JournalEntry[]; bad: string[] } {
+  const entries: JournalEntry[] = [];
+  const bad: string[] = [];
+  for (const [f, raw] of Object.entries(all)) {
+    if (app !== undefined && !f.startsWith(`${app}/`)) continue;
+    let parsed: JournalEntry | undefined;
+    try {
+      const r = journalEntrySchema.safeParse(JSON.parse(raw));
+      if (r.success) parsed = r.data;
+    } catch {
+      // not JSON
+    }
+    if (parsed && (app === undefined || parsed.app === app)) entries.push(parsed);
+    else if (!parsed) bad.push(f);
+  }
+  return { entries, bad };
+}
+
 export class ReplacementJournal {
+  /** one app's fields, read with its lock taken (readCommand), for the first `entries(app)` */
+  private primed: { app: string; fields: Record<string, string> } | undefined;
+
   constructor(
     private readonly redis: Redis,
     private readonly keys: NetqKeys,
     private readonly host: string,
   ) {}
+
+  /**
+   * Hands over the journal's HGETALL reply, read with the app's lock taken (src/store/appJobStart.ts): the next
+   * `entries(app)` uses it instead of asking Redis.
+   */
+  prime(app: string, reply: unknown): this {
+    this.primed = { app, fields: fieldsOf(reply) };
+    return this;
+  }
 
   async record(entry: JournalEntry): Promise<void> {
     await this.redis.hset(this.keys.replacing(this.host), field(entry), JSON.stringify(entry));
@@ -46,20 +78,11 @@ export class ReplacementJournal {
 
   /** Entries of one app (or of every app); an entry that does not parse is dropped (it cannot be acted on). */
   async entries(app?: string): Promise<JournalEntry[]> {
-    const all = await this.redis.hgetall(this.keys.replacing(this.host));
-    const out: JournalEntry[] = [];
-    for (const [f, raw] of Object.entries(all)) {
-      if (app !== undefined && !f.startsWith(`${app}/`)) continue;
-      let parsed: JournalEntry | undefined;
-      try {
-        const r = journalEntrySchema.safeParse(JSON.parse(raw));
-        if (r.success) parsed = r.data;
-      } catch {
-        // not JSON
-      }
-      if (parsed && (app === undefined || parsed.app === app)) out.push(parsed);
-      else if (!parsed) await this.redis.hdel(this.keys.replacing(this.host), f);
-    }
-    return out;
+    const primed = this.primed !== undefined && this.primed.app === app ? this.primed.fields : undefined;
+    this.primed = undefined;
+    const all = primed ?? (await this.redis.hgetall(this.keys.replacing(this.host)));
+    const { entries, bad } = parseEntries(all, app);
+    if (bad.length > 0) await this.redis.hdel(this.keys.replacing(this.host), ...bad);
+    return entries;
   }
 }

@@ -1,5 +1,6 @@
 import type { NetqKeys } from '../keys.js';
 import type { RedisClient } from '../redis.js';
+import type { KeyCommand } from './keyCommands.js';
 
 /**
  * A rebuildall's progress, for the CLI's progress bar (hash `run:<runId>`, kept a day): each host's scan records
@@ -28,16 +29,9 @@ export async function recordScan(
   await redis.multi().hset(keys.run(runId), `total:${host}`, String(apps)).expire(keys.run(runId), KEPT_S).exec();
 }
 
-/** An app's job in the run finished with `failed` containers not configured. */
-export async function recordApp(
-  redis: RedisClient,
-  keys: NetqKeys,
-  runId: string,
-  host: string,
-  app: string,
-  failed: number,
-): Promise<void> {
-  await redis.hset(keys.run(runId), `app:${host}:${app}`, String(failed));
+/** An app's job in the run finished with `failed` containers not configured (sent as its lock is released). */
+export function recordAppCommand(keys: NetqKeys, runId: string, host: string, app: string, failed: number): KeyCommand {
+  return ['hset', keys.run(runId), `app:${host}:${app}`, String(failed)];
 }
 
 /** The run's progress so far, over `hosts` hosts. */

@@ -279,4 +279,30 @@ describe("liveness by Redis's clock", () => {
       await q.close();
     }
   });
+
+  it('sweeps the worker-health entries once a minute over all workers, not at every beat', async () => {
+    const e = env();
+    const config = configOf(e);
+    const q = producer(config);
+    try {
+      const pool = await startEmptyPool(config); // its first beat swept (nothing to drop)
+      const now = await q.redisNow();
+      await q.redis.hset(
+        q.keys.workerHealth,
+        'w-two-hours',
+        JSON.stringify({ workerId: 'w-two-hours', host: 'gone', pid: 1, at: now - 2 * 3600_000, watcher: {} }),
+      );
+      const beatAt = async () =>
+        JSON.parse((await q.redis.hget(q.keys.workerHealth, pool.workerId)) ?? '{}').at as number;
+      const first = await beatAt();
+      await until('the next heartbeat', async () => ((await beatAt()) > first ? true : undefined), 15_000);
+      // the next beats leave the sweep to the one after the minute: a sweep reads every entry, and every worker beats
+      expect(await q.redis.hexists(q.keys.workerHealth, 'w-two-hours')).toBe(1);
+      const ttl = await q.redis.pttl(q.keys.healthSweep);
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(60_000);
+    } finally {
+      await q.close();
+    }
+  });
 });

@@ -299,6 +299,9 @@ describe('faults', () => {
     const q = producer(config);
     try {
       await settled(q, 2);
+      // the start-up rebuilds stored every app's listeners: forgotten, so that each job of the measured run
+      // finds them changed and the victim's run its hook (a per-app job alone takes a few ms, no time to kill in)
+      await q.redis.del(q.keys.netconfig);
       const rebuilds = q.rebuildQueue('local');
       const run = rebuildall(q, { wait: true, timeoutMs: 150_000 });
       run.catch(() => {});

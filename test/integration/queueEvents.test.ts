@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { configOf, producer, until, useTestEnvs } from '../helpers.js';
+import { enqueueRebuildall } from '../../src/enqueue.js';
+import { configOf, producer, startPool, until, useTestEnvs } from '../helpers.js';
 
 const env = useTestEnvs();
 
@@ -20,6 +21,24 @@ describe('waiting for a job', () => {
       events.on('completed', (args: { jobId: string }) => heard.push(args.jobId));
       await until('the event written meanwhile', async () => (heard.length ? true : undefined), 10_000);
       expect(heard).toEqual(['meanwhile']);
+    } finally {
+      await q.close();
+    }
+  });
+
+  it("keeps a summary queue's event stream to about 100 events, not BullMQ's 10,000", async () => {
+    // a summary's `completed` event carries the whole run's result: 10,000 of them held gigabytes at 10,000 apps
+    const config = configOf(env());
+    // a worker of the summary queue only: it sets the queue up; no scan of host `nowhere` ever runs, so each
+    // rebuildall adds two summary events (added, waiting-children) and stays there
+    await startPool(config, { roles: ['summary'] });
+    const q = producer(config);
+    try {
+      for (let i = 0; i < 150; i++) await enqueueRebuildall(q, ['nowhere']);
+      const length = await q.redis.xlen(`${q.prefix}:summary:events`);
+      // trimmed approximately (whole stream nodes of 100 entries): well under the 300 written
+      expect(length).toBeLessThanOrEqual(200);
+      expect(length).toBeGreaterThanOrEqual(100);
     } finally {
       await q.close();
     }

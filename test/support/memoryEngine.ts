@@ -4,6 +4,7 @@ import type {
   ContainerChange,
   ContainerSummary,
   DockerEngine,
+  ListedContainer,
   Replacement,
   ReplaceOptions,
 } from '../../src/docker/engine.js';
@@ -194,7 +195,12 @@ export class MemoryEngine implements DockerEngine {
     return [...this.containers.values()]
       .filter((c) => c.labels[LABEL_CONTAINER_TYPE] === 'deploy' && c.labels[LABEL_APP] !== undefined)
       .filter((c) => app === undefined || c.labels[LABEL_APP] === app)
-      .map((c) => ({ id: c.id, name: c.name, app: c.labels[LABEL_APP] ?? '', state: c.state }));
+      .map((c) => ({ ...this.listedOf(c), app: c.labels[LABEL_APP] ?? '' }));
+  }
+
+  async listContainers(ids: string[]): Promise<ListedContainer[]> {
+    await this.enter('listContainers', [ids]);
+    return [...this.containers.values()].filter((c) => ids.includes(c.id)).map((c) => this.listedOf(c));
   }
 
   async inspectContainer(id: string): Promise<ContainerFacts | undefined> {
@@ -441,6 +447,12 @@ export class MemoryEngine implements DockerEngine {
     for (const e of c.endpoints.values()) e.ip = '';
     c.hostPorts.clear();
     this.emit('container', 'die', c);
+  }
+
+  /** What the list call shows of a container: no aliases, no start time, no environment or exposed ports. */
+  private listedOf(c: MemoryContainer): ListedContainer {
+    const { id, name, labels, running, state, networkMode, networks, published } = this.factsOf(c);
+    return { id, name, labels, running, state, networkMode, networks, published };
   }
 
   private factsOf(c: MemoryContainer): ContainerFacts {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DelayedError, type Job, Worker } from 'bullmq';
 import type { Config } from '../../src/config.js';
 import type { DockerEngine } from '../../src/docker/engine.js';
+import { FixedFactsCache } from '../../src/docker/fixedFactsCache.js';
 import { silentLogger } from '../../src/logger.js';
 import { NetqQueues, WORKER_LOCKS } from '../../src/queue.js';
 import type { RebuildResult } from '../../src/types.js';
@@ -37,6 +38,7 @@ export async function runOnce(config: Config, docker: DockerEngine): Promise<Job
   const ctx: WorkerContext = {
     config,
     docker,
+    facts: new FixedFactsCache(),
     queues,
     redis: queues.redis,
     logger: silentLogger(),

@@ -60,6 +60,14 @@ describe('simulated Docker engine (fleet bench)', () => {
     expect(deploy.map((c) => c.Names[0]).sort()).toEqual(['/h01-app-00002.web.1', '/h01-app-00002.worker.1']);
   });
 
+  it('looks at every container for a label filter, only the named ones for an id filter (as dockerd)', () => {
+    const host = new SimHost(shape);
+    const [a, b] = host.listContainers(true, { label: ['com.dokku.app-name=h01-app-00003'] }) as { Id: string }[];
+    expect(host.scanned({ label: ['com.dokku.app-name=h01-app-00003'] })).toBe(12);
+    expect(host.scanned({ id: [a?.Id ?? '', b?.Id ?? ''] })).toBe(2);
+    expect((host.listContainers(true, { id: [a?.Id ?? ''] }) as { Id: string }[]).map((c) => c.Id)).toEqual([a?.Id]);
+  });
+
   it("is read by netq's adapter: dynos, bridge IPs, PORT, exposed and published ports", async () => {
     const { socketPath } = await simEngine();
     const netq = new DockerodeEngine(`unix://${socketPath}`);

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { FixedFactsCache } from '../../src/docker/fixedFactsCache.js';
 import { DockerUnreachableError } from '../../src/errors.js';
+import { computeProperties } from '../../src/properties/properties.js';
 import { selectLabelledDynos } from '../../src/selectDynos.js';
 import { MemoryEngine } from '../support/memoryEngine.js';
 
@@ -7,6 +9,9 @@ import { MemoryEngine } from '../support/memoryEngine.js';
 // engine. Dokku mode reads Dokku's files: test/integration/dokkuMode.test.ts.
 
 const APP = 'shop';
+const PROPS = computeProperties({}, {});
+const select = (engine: MemoryEngine, ids?: string[]) =>
+  selectLabelledDynos({ docker: engine, facts: new FixedFactsCache(), inspectAll: false }, APP, PROPS, ids);
 const summary = (sel: Awaited<ReturnType<typeof selectLabelledDynos>>) => ({
   dynos: sel.dynos.map((d) => `${d.proc}.${d.index}=${d.facts.name}`),
   failures: sel.failures.map((f) => f.container),
@@ -25,7 +30,7 @@ describe('selectLabelledDynos', () => {
     // another app's, and one not deployed by Dokku: not the app's
     engine.add({ app: 'other', proc: 'web', index: 1 });
     engine.add({ name: 'shop.web.2', labels: { 'com.dokku.app-name': APP } });
-    expect(summary(await selectLabelledDynos(engine, APP))).toEqual({
+    expect(summary(await select(engine))).toEqual({
       dynos: ['clock.1=shop.clock.1', 'web.1=other-web', 'worker.1=second'],
       failures: [],
       ignored: [
@@ -43,7 +48,7 @@ describe('selectLabelledDynos', () => {
     engine.add({ app: APP, proc: 'web', index: 3, name: 'shop.web.3.netq-0a1b2c' });
     // no dyno label: the name tells it
     engine.add({ app: APP, proc: 'worker', index: 4, dynoLabel: false });
-    const sel = await selectLabelledDynos(engine, APP);
+    const sel = await select(engine);
     expect(summary(sel)).toEqual({
       dynos: ['worker.4=shop.worker.4'],
       failures: ['mystery', 'shop.web.1'],
@@ -53,17 +58,18 @@ describe('selectLabelledDynos', () => {
     expect(sel.failures.find((f) => f.container === 'mystery')?.reason).toMatch(/cannot tell process type and index/);
   });
 
-  it("inspects the scan's ids without a list call, and lists afresh when one of them is gone", async () => {
+  it("lists the scan's ids by id instead of by label, and lists by label when one of them is gone", async () => {
     const engine = new MemoryEngine();
     const a = engine.add({ app: APP, proc: 'web', index: 1 });
     const b = engine.add({ app: APP, proc: 'web', index: 2 });
-    const fresh = await selectLabelledDynos(engine, APP, [a, b]);
+    const fresh = await select(engine, [a, b]);
     expect(summary(fresh).dynos).toEqual(['web.1=shop.web.1', 'web.2=shop.web.2']);
     expect(engine.count('listAppContainers')).toBe(0);
+    expect(engine.count('listContainers')).toBe(1);
 
     await engine.removeContainer(b);
     const c = engine.add({ app: APP, proc: 'web', index: 2 });
-    const stale = await selectLabelledDynos(engine, APP, [a, b]);
+    const stale = await select(engine, [a, b]);
     expect(engine.count('listAppContainers')).toBe(1);
     expect(stale.dynos.map((d) => d.facts.id)).toEqual([a, c]);
   });
@@ -74,6 +80,6 @@ describe('selectLabelledDynos', () => {
     engine.before = (call) => {
       if (call === 'inspectContainer') engine.unreachable = true;
     };
-    await expect(selectLabelledDynos(engine, APP, [a])).rejects.toBeInstanceOf(DockerUnreachableError);
+    await expect(select(engine, [a])).rejects.toBeInstanceOf(DockerUnreachableError);
   });
 });
