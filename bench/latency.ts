@@ -120,7 +120,8 @@ async function firstRebuildAfter(
   const deadline = Date.now() + SAMPLE_DEADLINE_MS;
   for (;;) {
     live();
-    const recent = (await q.getJobs(['completed'], 0, 50, false)) as Job<RebuildJob, RebuildResult>[];
+    // a wide window: a host rebuild of every app may complete meanwhile and push this app's job down the list
+    const recent = (await q.getJobs(['completed'], 0, 400, false)) as Job<RebuildJob, RebuildResult>[];
     const after = recent
       .filter((j) => j.data.app === app && (j.processedOn ?? 0) >= sinceMs)
       .sort((a, b) => (a.processedOn ?? 0) - (b.processedOn ?? 0));

@@ -36,8 +36,10 @@ export function netqKeys(prefix: string) {
      * kept until a run succeeds), and `#failures` -> how many runs failed on the host
      */
     changeHook: (host: string) => `${prefix}:change-hook:${host}`,
-    /** hash of a rebuildall run's progress (runProgress.ts) */
+    /** hash of a rebuildall run's progress: one field per app done (runProgress.ts) */
     run: (runId: string) => `${prefix}:run:${runId}`,
+    /** hash of a rebuildall run's progress: each host's app count and each failing app's count (runProgress.ts) */
+    runTotals: (runId: string) => `${prefix}:run-totals:${runId}`,
     /** hash of one scope's properties (an app name or `--global`; propertyStore.ts) */
     props: (scope: string) => `${prefix}:props:${scope}`,
     /** set of the scopes (apps and `--global`) that ever had a property */

@@ -7,7 +7,7 @@ import { appJobReads } from '../src/store/appJobStart.js';
 import { AppLock } from '../src/store/appLock.js';
 import { DEL_IF_EQUAL, type KeyCommand } from '../src/store/keyCommands.js';
 import { countRoundTrips } from '../src/store/roundTrips.js';
-import { recordAppCommand } from '../src/store/runProgress.js';
+import { recordAppCommands } from '../src/store/runProgress.js';
 import type { RebuildResult } from '../src/types.js';
 import type { WorkerContext } from './context.js';
 import { parseJobData } from './jobData.js';
@@ -98,7 +98,7 @@ export function rebuildProcessor(ctx: WorkerContext) {
     ctx.onAppWork?.({ app: data.app, phase: 'end', workerId: ctx.workerId, jobId: String(job.id) });
     // the run's progress bar hears of the app as the lock goes (a failure to record it fails the job, as before)
     await lock.release(
-      data.runId === undefined ? [] : [recordAppCommand(keys, data.runId, data.host, data.app, result.failed)],
+      data.runId === undefined ? [] : recordAppCommands(keys, data.runId, data.host, data.app, result.failed),
     );
     log.info(
       {

@@ -43,7 +43,8 @@ const appOnEngine = (app: string) => createAppContainer({ app, engine: engine.do
 /** Waits until the host's scan has listed its apps and added their jobs. */
 async function scanned(q: ReturnType<typeof producer>, prefix: string) {
   await until('scan', async () => {
-    for (const k of await q.redis.keys(`${prefix}:run:*`)) if (await q.redis.hexists(k, 'total:local')) return true;
+    for (const k of await q.redis.keys(`${prefix}:run-totals:*`))
+      if (await q.redis.hexists(k, 'total:local')) return true;
     return undefined;
   });
 }

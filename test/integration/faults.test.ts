@@ -492,9 +492,9 @@ describe('faults', () => {
     try {
       // a's start-up rebuildall: its one app job is in the hook
       await until('the hook runs', async () => (existsSync(pids) ? true : undefined), 30_000);
-      const runs = await q.redis.keys(`${config.prefix}:run:*`);
+      const runs = await q.redis.keys(`${config.prefix}:run-totals:*`);
       expect(runs).toHaveLength(1);
-      const runId = String(runs[0]).slice(`${config.prefix}:run:`.length);
+      const runId = String(runs[0]).slice(`${config.prefix}:run-totals:`.length);
       const termAt = Date.now();
       process.kill(a.pid, 'SIGTERM');
       const exit = await exitOf(a, 10_000);
@@ -638,7 +638,9 @@ describe('faults', () => {
         expect((await storedListeners(config, app)).sort(), app).toEqual(await expectedListeners(ids));
       }
       // no job lost or failed for good; every app's job of this run completed once
-      const runs = (await q.redis.keys(`${config.prefix}:run:*`)).map((k) => k.slice(`${config.prefix}:run:`.length));
+      const runs = (await q.redis.keys(`${config.prefix}:run-totals:*`)).map((k) =>
+        k.slice(`${config.prefix}:run-totals:`.length),
+      );
       const completed = await q.rebuildQueue('local').getJobs(['completed'], 0, -1);
       const summaries = await q.summaryQueue().getJobs(['completed'], 0, -1);
       const cliRun = summaries.find(

@@ -204,14 +204,14 @@ describe('across hosts', () => {
       // the worker's own host rebuild on connecting (its event watcher's) must be over, so that the scan
       // the kill waits for below is this run's
       await rebuiltOnH2(config, remoteApps);
-      const before = new Set(await q.redis.keys(`${config.prefix}:run:*`));
+      const before = new Set(await q.redis.keys(`${config.prefix}:run-totals:*`));
       // So that the kill lands before h2 has done its apps however fast the machine is, the test holds
       // their app locks (as another worker's jobs would): h2's jobs wait, retrying, until it dies.
       for (const a of remoteApps) await q.redis.set(q.keys.appLock(a), 'test-holder', 'PX', 120_000);
       const run = rebuildall(q, { wait: true, timeoutMs: 150_000 });
       // kill it as soon as this run's scan of h2 has listed the apps
       await until('h2 scanned', async () => {
-        const keys = (await q.redis.keys(`${config.prefix}:run:*`)).filter((k) => !before.has(k));
+        const keys = (await q.redis.keys(`${config.prefix}:run-totals:*`)).filter((k) => !before.has(k));
         for (const k of keys) if (await q.redis.hexists(k, 'total:h2')) return true;
         return undefined;
       });
