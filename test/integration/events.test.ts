@@ -109,8 +109,9 @@ describe('the Docker event watcher', () => {
     await files.remove();
   });
 
-  it('gives at most two rebuilds for a burst of 40 events of one app: one at once, one after the burst', async () => {
-    const e = env({ NETQ_DEBOUNCE_MS: '8000' });
+  it('gives at most two rebuilds for a burst of 20 events of one app: one at once, one after the burst', async () => {
+    // a window long enough for the burst on a loaded machine
+    const e = env({ NETQ_DEBOUNCE_MS: '20000' });
     const config = configOf(e);
     const app = appName('burst');
     const web = await createAppContainer({ app, proc: 'web', index: 1 });
@@ -129,28 +130,28 @@ describe('the Docker event watcher', () => {
       await until('host rebuild', async () => (runs.length === 1 ? true : undefined));
       await until('idle queue', idle);
       const burstStart = Date.now();
-      // 10 restarts: each a disconnect, a die, a connect and a start (40 events)
-      for (let i = 0; i < 10; i++) {
+      // 5 restarts: each a disconnect, a die, a connect and a start (20 events)
+      for (let i = 0; i < 5; i++) {
         await web.stop({ t: 0 });
         await web.start();
       }
-      expect(Date.now() - burstStart).toBeLessThan(8000); // the burst fits in the window
-      await until('the run after the burst', async () => (runs.length >= 3 ? true : undefined), 30_000);
+      expect(Date.now() - burstStart).toBeLessThan(20_000); // the burst fits in the window
+      await until('the run after the burst', async () => (runs.length >= 3 ? true : undefined), 60_000);
       await until('idle queue', idle);
       const burst = runs.slice(1);
       expect(burst).toHaveLength(2);
       expect(burst.every((r) => /^rb\.local\./.test(r.jobId))).toBe(true);
-      // the leading edge: the first start ran at once, not after the 8 s window
-      expect((burst[0]?.at ?? 0) - burstStart).toBeLessThan(4000);
+      // the leading edge: the first start ran at once, not after the 20 s window
+      expect((burst[0]?.at ?? 0) - burstStart).toBeLessThan(10_000);
       // the trailing edge: the rest of the burst waited for the window to pass
-      expect((burst[1]?.at ?? 0) - burstStart).toBeGreaterThanOrEqual(8000);
+      expect((burst[1]?.at ?? 0) - burstStart).toBeGreaterThanOrEqual(20_000);
     } finally {
       await q.close();
     }
   });
 
   it('rebuilds a restarted container at once: its die waits, its start takes the immediate run', async () => {
-    const e = env({ NETQ_DEBOUNCE_MS: '8000' });
+    const e = env({ NETQ_DEBOUNCE_MS: '20000' });
     const config = configOf(e);
     const app = appName('restarted');
     const web = await createAppContainer({ app, proc: 'web', index: 1 });
@@ -168,9 +169,9 @@ describe('the Docker event watcher', () => {
       await web.stop({ t: 0 });
       const started = Date.now();
       await web.start();
-      // the die alone would have run at once and left the start to wait out the 8 s window
-      await until('a rebuild after the start', async () => (runs.some((t) => t >= started) ? true : undefined));
-      expect((runs.find((t) => t >= started) ?? 0) - started).toBeLessThan(4000);
+      // the die alone would have run at once and left the start to wait out the 20 s window
+      await until('a rebuild after the start', async () => (runs.some((t) => t >= started) ? true : undefined), 60_000);
+      expect((runs.find((t) => t >= started) ?? 0) - started).toBeLessThan(10_000);
     } finally {
       await q.close();
     }
