@@ -96,14 +96,17 @@ export function rebuildProcessor(ctx: WorkerContext) {
       throw err;
     }
     ctx.onAppWork?.({ app: data.app, phase: 'end', workerId: ctx.workerId, jobId: String(job.id) });
+    // the end of the work on the app, taken before the lock goes: another job may start on it right after
+    const endedAt = Date.now();
+    const durationMs = Math.round(performance.now() - started);
     // the run's progress bar hears of the app as the lock goes (a failure to record it fails the job, as before)
     await lock.release(
       data.runId === undefined ? [] : recordAppCommands(keys, data.runId, data.host, data.app, result.failed),
     );
     log.info(
       {
-        endedAt: Date.now(),
-        durationMs: Math.round(performance.now() - started),
+        endedAt,
+        durationMs,
         containers: result.containers,
         configured: result.configured,
         failed: result.failed,

@@ -46,11 +46,13 @@ export function recordAppCommands(
   failed: number,
 ): KeyCommand[] {
   const done: KeyCommand = ['hset', keys.run(runId), `${host}:${app}`, '1'];
+  // the scan set the run's expiry before this hash existed: each app's mark sets it (kept a day, like the totals)
+  const kept: KeyCommand = ['expire', keys.run(runId), String(KEPT_S)];
   const failures: KeyCommand =
     failed > 0
       ? ['hset', keys.runTotals(runId), `failed:${host}:${app}`, String(failed)]
       : ['hdel', keys.runTotals(runId), `failed:${host}:${app}`];
-  return [done, failures];
+  return [done, kept, failures];
 }
 
 /** The run's progress so far, over `hosts` hosts: two reads, neither of them of every app. */
