@@ -21,6 +21,7 @@ import { parseArgs } from 'node:util';
 import type { JobType } from 'bullmq';
 import type Docker from 'dockerode';
 import { Redis } from 'ioredis';
+import { seededRandom } from '../bench/fleet/seededRandom.js';
 import { loadConfig } from '../src/config.js';
 import { enqueueRebuild } from '../src/enqueue.js';
 import { queueName } from '../src/jobs.js';
@@ -72,18 +73,8 @@ const seed = args.seed === undefined ? randomBytes(4).readUInt32BE() : Number(ar
 /** no worker SIGKILL in the last minute of the chaos (3 in a 30-minute run): the newest worker's RSS is judged */
 const KILL_QUIET_MS = Math.max(60_000, minutes * 6_000);
 
-/** mulberry32: the run's choices come from its seed, so a failing run's schedule can be tried again */
-function seeded(s: number): () => number {
-  let a = s >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const rng = seeded(seed);
+// the run's choices come from its seed, so a failing run's schedule can be tried again
+const rng = seededRandom(seed);
 const pick = <T>(xs: T[]): T => xs[Math.floor(rng() * xs.length)] as T;
 
 const t0 = Date.now();

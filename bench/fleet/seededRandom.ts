@@ -1,5 +1,5 @@
-// SIMULATED: part of the fleet bench's simulated Docker engine (bench/fleet/simEngine.ts); never used by the tests.
-// A small seeded random source, so that a simulated host's containers, events and latencies come from a seed.
+// A small seeded random source, so that a simulated host's containers, events and latencies (the fleet bench's
+// simulated engine, bench/fleet/simEngine.ts) and the chaos soak's schedule (scripts/soak.ts) come from a seed.
 
 /** A random source in [0, 1) from a 32-bit seed (mulberry32: fast, enough for a simulation, not for secrets). */
 export type Random = () => number;

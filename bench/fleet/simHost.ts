@@ -64,6 +64,15 @@ export function hostApps(shape: HostShape): SimApp[] {
 }
 
 /** An answer Docker would give with an error status: the engine's `{"message": …}`. */
+/** The state of a container that was never started. */
+const NOT_STARTED = {
+  running: false,
+  everStarted: false,
+  exitCode: 0,
+  startedAt: '0001-01-01T00:00:00Z',
+  finishedAt: '0001-01-01T00:00:00Z',
+} as const;
+
 export class SimError extends Error {
   constructor(
     readonly status: number,
@@ -314,30 +323,17 @@ export class SimHost {
 
   private readonly lookup = (name: string) => this.networkByName.get(name);
 
-  private addContainer(spec: {
-    id: string;
-    name: string;
-    created: number;
-    image: string;
-    cmd: string[];
-    env: string[];
-    labels: Record<string, string>;
-    exposed: string[];
-    extraConfig: Record<string, unknown>;
-    networkMode: string;
-    portBindings: Record<string, PortBinding[] | null>;
-    publishAll: boolean;
-    networkAliases: Record<string, string[]>;
-  }): SimContainer {
+  /** A created container: what its create call gave, the rest as Docker sets it for a container not yet started. */
+  private addContainer(
+    spec: Omit<SimContainer, keyof typeof NOT_STARTED | 'hostname' | 'ports' | 'endpoints'> & {
+      networkAliases: Record<string, string[]>;
+    },
+  ): SimContainer {
     const c: SimContainer = {
       ...spec,
       hostname: spec.id.slice(0, 12),
+      ...NOT_STARTED,
       ports: {},
-      running: false,
-      everStarted: false,
-      exitCode: 0,
-      startedAt: '0001-01-01T00:00:00Z',
-      finishedAt: '0001-01-01T00:00:00Z',
       endpoints: new Map(),
     };
     const first = initialNetwork(spec.networkMode);
