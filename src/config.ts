@@ -116,7 +116,7 @@ export const envSchema = z.object({
     'how long one Docker API call may take (the event stream is open-ended and has no such limit)',
   ),
   NETQ_DEBOUNCE_MS: int(0, 60_000, 250).describe(
-    'Docker events of one app within this window give one rebuild, which starts when the window closes',
+    "a quiet app's first Docker event runs its rebuild at once; the rest of a burst (events within this window of each other) give one more rebuild, when the window closes",
   ),
   NETQ_ON_CHANGE: z
     .string()
