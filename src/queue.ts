@@ -107,6 +107,8 @@ export class NetqQueues {
     this.dupes.push(conn);
     const ev = new QueueEvents(name, { connection: conn, prefix: this.prefix, lastEventId });
     ev.on('error', () => {});
+    // every waiter of a job listens for its end; many requests merged into one job (a hook storm) are many waiters
+    ev.setMaxListeners(0);
     this.events.set(name, ev);
     await ev.waitUntilReady();
     return ev;

@@ -18,6 +18,12 @@ const SAMPLE_MS = 50;
 /** how long a file may still name the container its dyno was just switched from */
 const SWITCH_GRACE_MS = 1_000;
 
+/** An IP file read again after Dokku's in-place write had time to finish. */
+async function settled(host: { ipFiles(app: string): Promise<Record<string, string>> }, app: string, dyno: string) {
+  await new Promise((r) => setTimeout(r, 20));
+  return (await host.ipFiles(app))[dyno] ?? '';
+}
+
 describe('zero-downtime deploys on a Dokku host, the event watcher on', () => {
   it("keeps every IP file on the dyno's current container through 20 redeploys of web=2 worker=1", async () => {
     const host = await dokkuHost();
@@ -55,7 +61,10 @@ describe('zero-downtime deploys on a Dokku host, the event watcher on', () => {
         lastCurrent = current;
         const list = await docker.listContainers({ filters: { label: [`com.dokku.app-name=${app}`] } });
         const byIp = new Map(list.map((c) => [c.NetworkSettings.Networks.bridge?.IPAddress ?? '', c]));
-        for (const [dyno, ip] of Object.entries(ips)) {
+        for (const [dyno, read] of Object.entries(ips)) {
+          // Dokku writes IP files in place (truncate, then write): an empty read may be Dokku mid-write,
+          // which netq (temp file and rename) never shows; an empty file still empty a moment later is a violation
+          const ip = read === '' ? await settled(host, app, dyno) : read;
           const owner = byIp.get(ip);
           const name = (owner?.Names[0] ?? '').replace(/^\//, '');
           if (!owner) violations.push(`${dyno}: ${ip} is no running container's`);

@@ -40,12 +40,16 @@ export function registerJobRoutes(api: Api, ops: OperationContext): void {
           .code(404)
           .send({ error: `no job ${id} in ${asked === undefined ? 'any queue' : `queue ${asked}`}` });
       }
-      const { q: queue, job } = hit;
+      const { q: queue } = hit;
+      // the state first, then the job read again: a job that finished between the look-up and the state is
+      // read with its result (BullMQ records the result and the state in one step)
+      const state = await hit.job.getState();
+      const job = (await queues.queue(queue).getJob(id)) ?? hit.job;
       return reply.code(200).send({
         id: String(job.id),
         queue,
         name: job.name,
-        state: await job.getState(),
+        state,
         returnvalue: job.returnvalue ?? null,
         failedReason: job.failedReason || null,
         attemptsMade: job.attemptsMade,
