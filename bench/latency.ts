@@ -82,8 +82,11 @@ export async function measureEventLatency(o: Options): Promise<LatencyResult> {
       const container = docker.getContainer(`${app}.web.1`);
       const stoppedAt = Date.now();
       await container.stop({ t: 1 });
-      // the rebuild the stop queued (die event, debounced) ends before the measured start
+      // the rebuild the stop queued (die event, debounced) ends before the measured start, and nothing of the
+      // app is left queued: a start event's request merges into a rebuild that has not taken the app's lock yet
+      // (right, as that rebuild reads Docker after it), which would leave no rebuild that began after the event
       await firstRebuildAfter(q, app, stoppedAt, o.live);
+      await nothingQueued(q, app, o.live);
       const started = starts.next(`${app}.web.1`);
       await container.start();
       const startMs = await started;
@@ -127,6 +130,18 @@ async function firstRebuildAfter(
       .sort((a, b) => (a.processedOn ?? 0) - (b.processedOn ?? 0));
     if (after[0]) return after[0];
     if (Date.now() > deadline) throw new Error(`no rebuild of ${app} ran within 30 s of its container event`);
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+}
+
+/** Polls until the app has no rebuild waiting, delayed or running. */
+async function nothingQueued(q: ReturnType<NetqQueues['rebuildQueue']>, app: string, live: () => void): Promise<void> {
+  const deadline = Date.now() + SAMPLE_DEADLINE_MS;
+  for (;;) {
+    live();
+    const open = (await q.getJobs(['active', 'waiting', 'delayed', 'prioritized'])) as Job<RebuildJob>[];
+    if (!open.some((j) => j.data?.app === app)) return;
+    if (Date.now() > deadline) throw new Error(`a rebuild of ${app} was still queued 30 s after its container stopped`);
     await new Promise((r) => setTimeout(r, POLL_MS));
   }
 }

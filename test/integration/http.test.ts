@@ -1,13 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
-import type { FastifyInstance } from 'fastify';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { credentialOf, listenProblem } from '../../producers/http/auth.js';
-import { buildServer } from '../../producers/http/server.js';
-import type { Config } from '../../src/config.js';
-import { queueName } from '../../src/jobs.js';
-import { silentLogger } from '../../src/logger.js';
-import { NetqQueues } from '../../src/queue.js';
 import type { WorkerHealth } from '../../src/types.js';
 import {
   appName,
@@ -24,18 +18,13 @@ import {
   testEnv,
   until,
 } from '../helpers.js';
+import { ApiServers, fakeLiveHost, jobCount, type Reply, request, type Served } from '../support/apiServer.js';
 
 const TOKEN = 'tok-0123456789-abcdefghij';
 
-interface Served {
-  url: string;
-  config: Config;
-  queues: NetqQueues;
-  app: FastifyInstance;
-}
-
 const envs: Record<string, string>[] = [];
-const servers: Served[] = [];
+const servers = new ApiServers();
+const serve = (e: Record<string, string>) => servers.serve(e);
 const children: ChildProcess[] = [];
 
 function env(extra: Record<string, string> = {}) {
@@ -44,24 +33,9 @@ function env(extra: Record<string, string> = {}) {
   return e;
 }
 
-/** A real server on 127.0.0.1 and a free port, as `netq serve` builds it. */
-async function serve(e: Record<string, string>): Promise<Served> {
-  const config = configOf(e);
-  const queues = new NetqQueues(config);
-  queues.redis.on('error', () => {});
-  const app = await buildServer({ config, queues, logger: silentLogger() });
-  const url = await app.listen({ host: '127.0.0.1', port: 0 });
-  const s = { url, config, queues, app };
-  servers.push(s);
-  return s;
-}
-
 afterEach(async () => {
   for (const c of children.splice(0)) c.kill('SIGKILL');
-  for (const s of servers.splice(0)) {
-    await s.app.close();
-    await s.queues.close();
-  }
+  await servers.closeAll();
   await closePools();
   expect(openPools()).toBe(0);
   await cleanupDocker();
@@ -69,48 +43,21 @@ afterEach(async () => {
 });
 afterAll(cleanupDocker);
 
-interface Reply {
-  status: number;
-  headers: Headers;
-  text: string;
-  // biome-ignore lint/suspicious/noExplicitAny: test responses are checked field by field
-  json: any;
-}
-
-async function call(
-  s: Served,
+/** A request with the token unless `auth` says otherwise (null: none). */
+function call(
+  s: Pick<Served, 'port'>,
   method: string,
   url: string,
   opts: { auth?: string | null; body?: unknown; raw?: string } = {},
 ): Promise<Reply> {
-  const headers: Record<string, string> = {};
   const auth = opts.auth === undefined ? `Bearer ${TOKEN}` : opts.auth;
-  if (auth !== null) headers.authorization = auth;
-  let body: string | undefined;
-  if (opts.raw !== undefined || opts.body !== undefined) {
-    headers['content-type'] = 'application/json';
-    body = opts.raw ?? JSON.stringify(opts.body);
-  }
-  const res = await fetch(new URL(url, s.url), { method, headers, body, signal: AbortSignal.timeout(60_000) });
-  const text = await res.text();
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, headers: res.headers, text, json };
+  return request(s, method, url, {
+    headers: auth === null ? {} : { authorization: auth },
+    body: opts.body,
+    ...(opts.raw === undefined ? {} : { raw: opts.raw }),
+    timeoutMs: 60_000,
+  });
 }
-
-/** Jobs in every queue of a host and in summary, in any state. */
-async function jobCount(q: NetqQueues, host = 'local'): Promise<number> {
-  const names = [queueName.rebuild(host), queueName.scan(host), queueName.control(host), queueName.summary];
-  const counts = await Promise.all(names.map((n) => q.queue(n).getJobCounts()));
-  return counts.flatMap((c) => Object.values(c)).reduce((a, b) => a + b, 0);
-}
-
-/** A host heartbeat without a worker: whatever gets queued stays queued, so it can be counted. */
-const fakeLiveHost = (q: NetqQueues, host = 'local') => q.redis.zadd(q.keys.hosts, Date.now(), host);
 
 function health(workerId: string, state: WorkerHealth['watcher']['state'], extra: Partial<WorkerHealth> = {}) {
   const h: WorkerHealth = {
@@ -141,7 +88,7 @@ function checkPrometheusText(text: string): void {
 describe('netq serve: auth', () => {
   it('answers 401 without the token or with a wrong one, and queues nothing', async () => {
     const s = await serve(env());
-    await fakeLiveHost(s.queues);
+    await fakeLiveHost(s.queues, 'local', 0);
     const requests: [string, string, unknown][] = [
       ['POST', '/v1/apps/my-app/rebuild', undefined],
       ['POST', '/v1/apps/my-app/rebuild?wait=false', { wait: false }],
@@ -170,7 +117,7 @@ describe('netq serve: auth', () => {
         const res = await call(s, method, url, { auth, body });
         expect(res.status, `${method} ${url} with ${auth}`).toBe(401);
         expect(res.json.error).toMatch(/missing or wrong bearer token/);
-        expect(res.headers.get('www-authenticate')).toMatch(/realm="netq"/);
+        expect(res.headers['www-authenticate']).toMatch(/realm="netq"/);
       }
     }
     expect(await jobCount(s.queues)).toBe(0);
@@ -255,7 +202,7 @@ describe('netq serve: auth', () => {
     });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     const url = await until('the listening line', async () => stdout.match(/"address":"(http:[^"]+)"/)?.[1]);
-    const s = { url } as Served;
+    const s = { port: Number(new URL(url).port) };
     expect((await call(s, 'GET', '/healthz', { auth: null })).json).toMatchObject({ ok: true, redis: 'ok' });
     expect((await call(s, 'GET', '/v1/global/report')).status).toBe(200);
     expect((await call(s, 'GET', '/v1/global/report', { auth: `Bearer ${TOKEN}-wrong` })).status).toBe(401);
@@ -289,9 +236,9 @@ describe('netq serve: the commands', () => {
     expect(rebuilt.json).toMatchObject({ app, host: 'local', containers: 1, configured: 1, failed: 0, failures: [] });
     const listener = rebuilt.json.listeners.web[0] as string;
     expect(listener).toMatch(/^\d+\.\d+\.\d+\.\d+:5000$/);
-    expect(rebuilt.headers.get('netq-queue')).toBe('rebuild.local');
+    expect(rebuilt.headers['netq-queue']).toBe('rebuild.local');
 
-    const job = await call(s, 'GET', `/v1/jobs/${rebuilt.headers.get('netq-job-id')}?queue=rebuild.local`);
+    const job = await call(s, 'GET', `/v1/jobs/${rebuilt.headers['netq-job-id']}?queue=rebuild.local`);
     expect(job.status).toBe(200);
     expect(job.json).toMatchObject({ state: 'completed', failedReason: null, attemptsMade: 1, queue: 'rebuild.local' });
     expect(job.json.returnvalue).toMatchObject({ app, listeners: { web: [listener] } });
@@ -313,10 +260,10 @@ describe('netq serve: the commands', () => {
     expect(all.status).toBe(200);
     expect(all.json).toMatchObject({ apps: 1, containers: 1, configured: 1, failed: 0, hostFailures: [] });
     expect(all.json.results).toEqual([expect.objectContaining({ app, listeners: { web: [listener] } })]);
-    const summary = await call(s, 'GET', `/v1/jobs/${all.headers.get('netq-job-id')}?queue=summary`);
+    const summary = await call(s, 'GET', `/v1/jobs/${all.headers['netq-job-id']}?queue=summary`);
     expect(summary.json).toMatchObject({ name: 'summary', state: 'completed' });
     // without ?queue= the job is looked for in every known queue
-    const found = await call(s, 'GET', `/v1/jobs/${all.headers.get('netq-job-id')}`);
+    const found = await call(s, 'GET', `/v1/jobs/${all.headers['netq-job-id']}`);
     expect(found.json).toMatchObject({ queue: 'summary', name: 'summary', state: 'completed' });
     expect(await call(s, 'GET', `/v1/jobs/${queued.json.jobId}`)).toMatchObject({
       status: 200,
@@ -365,7 +312,7 @@ describe('netq serve: the commands', () => {
 
   it('refuses bad input with 400 and one line naming the problem, and queues nothing', async () => {
     const s = await serve(env());
-    await fakeLiveHost(s.queues);
+    await fakeLiveHost(s.queues, 'local', 0);
     const cases: [string, string, { body?: unknown; raw?: string }, RegExp][] = [
       ['POST', '/v1/apps/..%2Fetc/rebuild', {}, /^invalid app name "\.\.\/etc": app name must match/],
       ['POST', '/v1/apps/UPPER/rebuild', {}, /^invalid app name "UPPER"/],
@@ -440,7 +387,7 @@ describe('netq serve: /metrics and /healthz', () => {
     const text = await until('the completion in /metrics', async () => {
       const res = await call(s, 'GET', '/metrics');
       expect(res.status).toBe(200);
-      expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+      expect(res.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
       return res.text.includes('netq_jobs_completed_total{queue="rebuild.local"} 1') ? res.text : undefined;
     });
     checkPrometheusText(text);

@@ -1,15 +1,9 @@
-import http from 'node:http';
-import type { FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DokkuOutput } from '../../producers/dokkuOutput.js';
-import { buildServer } from '../../producers/http/server.js';
 import { buildProgram } from '../../producers/program.js';
 import { APP_NAME_PATTERN } from '../../src/appName.js';
-import { type Config, loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config.js';
 import { DockerodeEngine } from '../../src/docker/dockerodeEngine.js';
-import { queueName } from '../../src/jobs.js';
-import { silentLogger } from '../../src/logger.js';
-import { NetqQueues } from '../../src/queue.js';
 import { NamespaceEngine } from '../engines.js';
 import {
   appName,
@@ -26,6 +20,7 @@ import {
   startPool,
   testEnv,
 } from '../helpers.js';
+import { ApiServers, fakeLiveHost, jobCount, type Reply, request, type Served } from '../support/apiServer.js';
 
 /**
  * Every CLI command over HTTP: each has its route, documented in the OpenAPI document generated from the
@@ -43,15 +38,9 @@ const NOT_OVER_HTTP: Record<string, string> = {
   'network:help': "prints the CLI's help",
 };
 
-interface Served {
-  base: URL;
-  config: Config;
-  queues: NetqQueues;
-  app: FastifyInstance;
-}
-
 const envs: Record<string, string>[] = [];
-const servers: Served[] = [];
+const servers = new ApiServers();
+const serve = (e: Record<string, string>) => servers.serve(e);
 
 function env(extra: Record<string, string> = {}) {
   const e = testEnv({ NETQ_API_TOKEN: TOKEN, ...extra });
@@ -59,23 +48,8 @@ function env(extra: Record<string, string> = {}) {
   return e;
 }
 
-/** A real server on 127.0.0.1 and a free port, as `netq serve` builds it. */
-async function serve(e: Record<string, string>): Promise<Served> {
-  const config = configOf(e);
-  const queues = new NetqQueues(config);
-  queues.redis.on('error', () => {});
-  const app = await buildServer({ config, queues, logger: silentLogger() });
-  const base = new URL(await app.listen({ host: '127.0.0.1', port: 0 }));
-  const s = { base, config, queues, app };
-  servers.push(s);
-  return s;
-}
-
 afterEach(async () => {
-  for (const s of servers.splice(0)) {
-    await s.app.close();
-    await s.queues.close();
-  }
+  await servers.closeAll();
   await closePools();
   expect(openPools()).toBe(0);
   await cleanupDocker();
@@ -83,15 +57,7 @@ afterEach(async () => {
 });
 afterAll(cleanupDocker);
 
-interface Reply {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  text: string;
-  // biome-ignore lint/suspicious/noExplicitAny: answers are checked field by field
-  json: any;
-}
-
-/** One request with exactly these headers (the token unless `auth` is null; fetch would not let a test set Host). */
+/** One request with exactly these headers: Host as a browser sends it, the token unless `auth` is null. */
 function call(
   s: Served,
   method: string,
@@ -101,43 +67,8 @@ function call(
   const headers: Record<string, string> = { host: s.base.host, ...opts.headers };
   const auth = opts.auth === undefined ? `Bearer ${TOKEN}` : opts.auth;
   if (auth !== null) headers.authorization = auth;
-  const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      { host: '127.0.0.1', port: s.base.port, method, path, headers, timeout: 90_000 },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (d) => {
-          text += d;
-        });
-        res.on('end', () => {
-          let json: unknown;
-          try {
-            json = JSON.parse(text);
-          } catch {
-            json = undefined;
-          }
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
-        });
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`${method} ${path} timed out`)));
-    req.on('error', reject);
-    req.end(body);
-  });
+  return request(s, method, path, { headers, body: opts.body });
 }
-
-/** Jobs in every queue of these hosts and in summary, in any state. */
-async function jobCount(q: NetqQueues, hosts = ['local']): Promise<number> {
-  const names = [...hosts.flatMap((h) => [queueName.rebuild(h), queueName.scan(h), queueName.control(h)]), 'summary'];
-  const counts = await Promise.all(names.map((n) => q.queue(n).getJobCounts()));
-  return counts.flatMap((c) => Object.values(c)).reduce((a, b) => a + b, 0);
-}
-
-/** A host heartbeat without a worker: whatever gets queued stays queued, so it can be counted. */
-const fakeLiveHost = (q: NetqQueues, host = 'local') => q.redis.zadd(q.keys.hosts, Date.now() + 600_000, host);
 
 interface OpenApiOperation {
   tags?: string[];

@@ -1,17 +1,12 @@
-import http from 'node:http';
 import { Worker } from 'bullmq';
-import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { publicLine } from '../../producers/http/health.js';
 import { hostMatcher } from '../../producers/http/hostCheck.js';
-import { buildServer } from '../../producers/http/server.js';
-import type { Config } from '../../src/config.js';
 import { queueName } from '../../src/jobs.js';
-import { silentLogger } from '../../src/logger.js';
-import { NetqQueues } from '../../src/queue.js';
 import { createRedis } from '../../src/redis.js';
 import type { WorkerHealth } from '../../src/types.js';
 import { cleanupPrefix, closePools, configOf, openPools, testEnv } from '../helpers.js';
+import { ApiServers, fakeLiveHost, jobCount, type Reply, request, type Served } from '../support/apiServer.js';
 
 /**
  * The HTTP hardening of `netq serve`: the Host check (DNS rebinding), the dashboard's writes (read-only
@@ -22,84 +17,27 @@ const TOKEN = 'hsec-token-0123456789-abcdef';
 const BASIC = `Basic ${Buffer.from(`admin:${TOKEN}`).toString('base64')}`;
 const REBUILD = queueName.rebuild('local');
 
-interface Served {
-  base: URL;
-  port: number;
-  config: Config;
-  queues: NetqQueues;
-  app: FastifyInstance;
-}
-
 const envs: Record<string, string>[] = [];
-const servers: Served[] = [];
+const servers = new ApiServers();
 
 afterEach(async () => {
-  for (const s of servers.splice(0)) {
-    await s.app.close();
-    await s.queues.close();
-  }
+  await servers.closeAll();
   await closePools();
   expect(openPools()).toBe(0);
   for (const e of envs.splice(0)) await cleanupPrefix(configOf(e));
 });
 
-/** A real server on 127.0.0.1 and a free port, as `netq serve` builds it (no token unless given). */
+/** A real server (no token unless given); `clean`: its Redis prefix is emptied after the test. */
 async function serve(extra: Record<string, string> = {}, clean = true): Promise<Served> {
   const e = testEnv(extra);
   if (clean) envs.push(e);
-  const config = configOf(e);
-  const queues = new NetqQueues(config);
-  queues.redis.on('error', () => {});
-  const app = await buildServer({ config, queues, logger: silentLogger() });
-  const base = new URL(await app.listen({ host: '127.0.0.1', port: 0 }));
-  const s = { base, port: Number(base.port), config, queues, app };
-  servers.push(s);
-  return s;
+  return servers.serve(e);
 }
 
-interface Reply {
-  status: number;
-  text: string;
-  // biome-ignore lint/suspicious/noExplicitAny: test responses are checked field by field
-  json: any;
-}
+/** A request with exactly these headers. */
+const send = (s: Served, method: string, path: string, headers: Record<string, string> = {}): Promise<Reply> =>
+  request(s, method, path, { headers, timeoutMs: 30_000 });
 
-/** A request with exactly these headers (fetch would not let a test choose Host). */
-function send(s: Served, method: string, path: string, headers: Record<string, string> = {}): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port: s.port, method, path, headers, timeout: 30_000 }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => {
-        text += d;
-      });
-      res.on('end', () => {
-        let json: unknown;
-        try {
-          json = JSON.parse(text);
-        } catch {
-          json = undefined;
-        }
-        resolve({ status: res.statusCode ?? 0, text, json });
-      });
-    });
-    req.on('timeout', () => req.destroy(new Error(`${method} ${path} timed out`)));
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-/** Jobs of host `local` and of summary, in any state. */
-async function jobCount(q: NetqQueues): Promise<number> {
-  const names = [REBUILD, queueName.scan('local'), queueName.control('local'), queueName.summary];
-  const counts = await Promise.all(names.map((n) => q.queue(n).getJobCounts()));
-  return counts.flatMap((c) => Object.values(c)).reduce((a, b) => a + b, 0);
-}
-
-/** A host heartbeat without a worker: its queues show on the dashboard, and what is queued stays. */
-const fakeLiveHost = (q: NetqQueues) => q.redis.zadd(q.keys.hosts, Date.now() + 600_000, 'local');
-
-/** One failed and one delayed rebuild job in rebuild.local, for the dashboard's writes to act on. */
 async function failedAndDelayed(s: Served, app = 'dash-app'): Promise<{ failed: string; delayed: string }> {
   const queue = s.queues.queue(REBUILD);
   const failedJob = await queue.add('rebuild', { app, reason: 'test' }, { attempts: 1 });

@@ -43,6 +43,18 @@ function run(
   return collect(child).finally(() => clearTimeout(timer));
 }
 
+/**
+ * What npm needs of this machine's environment to reach its registry: the CA bundle of a TLS-inspecting proxy,
+ * the proxy itself, npm's own settings. Without them an install that misses npm's cache fails on the
+ * certificate (SELF_SIGNED_CERT_IN_CHAIN) and retries until the timeout.
+ */
+function registryEnv(): Record<string, string> {
+  const wanted = /^(NODE_EXTRA_CA_CERTS|SSL_CERT_FILE|SSL_CERT_DIR|npm_config_.+|https?_proxy|no_proxy)$/i;
+  return Object.fromEntries(
+    Object.entries(process.env).filter((kv): kv is [string, string] => wanted.test(kv[0]) && kv[1] !== undefined),
+  );
+}
+
 async function scratch(): Promise<string> {
   const { dir, remove } = await tempDir();
   dirs.push(remove);
@@ -87,7 +99,7 @@ describe('the npm package', () => {
         '--no-fund',
         path.join(out, packed?.filename ?? ''),
       ],
-      { cwd: out, timeoutMs: 300_000 },
+      { cwd: out, env: registryEnv(), timeoutMs: 300_000 },
     );
     expect(install.code, install.stderr).toBe(0);
     installed = path.join(prefix, 'bin/netq');

@@ -311,7 +311,8 @@ describe('a real Prometheus server', () => {
         const res = await fetch(`http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent(q)}`).catch(
           () => undefined,
         );
-        if (!res) return undefined;
+        // not listening yet, or "Service Unavailable" while it starts
+        if (!res || res.status === 503) return undefined;
         return (await res.json()) as {
           status: string;
           error?: string;
