@@ -18,7 +18,7 @@ export const WORKER_LOCKS = { lockDuration: 15_000, stalledInterval: 10_000 } as
  * (about 400 bytes per app), so their streams keep a few dozen runs; rebuild and control events are small. A
  * reader that waits on a job (the CLI) reads the stream as it grows and is never that far behind.
  */
-const EVENTS_KEPT: Record<QueueKind, number> = { summary: 100, scan: 100, rebuild: 2000, control: 1000 };
+export const EVENTS_KEPT: Record<QueueKind, number> = { summary: 100, scan: 100, rebuild: 2000, control: 1000 };
 
 /** How long close() waits for queues and event readers to close before it drops the connections. */
 const CLOSE_DEADLINE_MS = 5_000;
