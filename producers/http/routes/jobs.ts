@@ -27,24 +27,23 @@ export function registerJobRoutes(api: Api, ops: OperationContext): void {
       // only the queues of hosts that ever reported, so that a lookup does not make a Queue for any name
       const known = await knownQueueNames(queues);
       const where = asked === undefined ? known : known.filter((q) => q === asked);
-      const found = (await Promise.all(where.map(async (q) => ({ q, job: await queues.queue(q).getJob(id) })))).filter(
-        (f) => f.job !== undefined,
-      );
+      // the state first, then the job: a job that finishes in between is read with its result (BullMQ records
+      // the result and the state in one step)
+      const found = (
+        await Promise.all(where.map(async (q) => ({ q, state: await queues.queue(q).getJobState(id) })))
+      ).filter((f) => f.state !== 'unknown');
       if (found.length > 1) {
         const names = found.map((f) => f.q).join(', ');
         throw new BadInputError(`job id ${id} is in several queues (${names}): name one with ?queue=`);
       }
       const [hit] = found;
-      if (!hit?.job) {
+      const job = hit && (await queues.queue(hit.q).getJob(id));
+      if (!hit || !job) {
         return reply
           .code(404)
           .send({ error: `no job ${id} in ${asked === undefined ? 'any queue' : `queue ${asked}`}` });
       }
-      const { q: queue } = hit;
-      // the state first, then the job read again: a job that finished between the look-up and the state is
-      // read with its result (BullMQ records the result and the state in one step)
-      const state = await hit.job.getState();
-      const job = (await queues.queue(queue).getJob(id)) ?? hit.job;
+      const { q: queue, state } = hit;
       return reply.code(200).send({
         id: String(job.id),
         queue,
