@@ -3,6 +3,15 @@ import { constants } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 
+/** The file-system calls an atomic write makes: node's own by default, a recording wrapper in the unit test. */
+export interface AtomicFs {
+  open: typeof open;
+  rename: typeof rename;
+  unlink: typeof unlink;
+}
+
+const nodeFs: AtomicFs = { open, rename, unlink };
+
 export interface FileOwnership {
   /** mode of the file, e.g. 0o644 */
   mode: number;
@@ -21,9 +30,10 @@ export async function writeFileAtomically(
   name: string,
   content: string,
   own: FileOwnership,
+  fs: AtomicFs = nodeFs,
 ): Promise<void> {
   const tmp = path.join(dir, `.${name}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const fh = await open(tmp, 'wx', own.mode);
+  const fh = await fs.open(tmp, 'wx', own.mode);
   try {
     await fh.writeFile(content);
     if (own.owner) await fh.chown(own.owner.uid, own.owner.gid);
@@ -31,22 +41,22 @@ export async function writeFileAtomically(
     await fh.sync();
   } catch (err) {
     await fh.close().catch(() => {});
-    await unlink(tmp).catch(() => {});
+    await fs.unlink(tmp).catch(() => {});
     throw err;
   }
   await fh.close();
   try {
-    await rename(tmp, path.join(dir, name));
+    await fs.rename(tmp, path.join(dir, name));
   } catch (err) {
-    await unlink(tmp).catch(() => {});
+    await fs.unlink(tmp).catch(() => {});
     throw err;
   }
-  await syncDir(dir);
+  await syncDir(dir, fs);
 }
 
 /** fsyncs a folder, so that a rename or unlink in it is durable. */
-export async function syncDir(dir: string): Promise<void> {
-  const d = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+export async function syncDir(dir: string, fs: AtomicFs = nodeFs): Promise<void> {
+  const d = await fs.open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
   try {
     await d.sync();
   } finally {
