@@ -314,29 +314,26 @@ export class JobTracker {
 // ---- one app at a time -----------------------------------------------------------------------------------------
 
 /**
- * Pairs of stretches of work on one app that overlap in time, across every worker process. A stretch that ended
- * with "rebuilt app" ended after that line (the lock is released after it): an overlap with it is certain. A
- * failed stretch's end is logged after its lock was released, so it is only known to have lasted until its
- * start: overlaps that need more are "possible", listed for a human to judge, not counted.
+ * Pairs of stretches of work on one app that overlap in time, across every worker process. Every stretch's end is
+ * known: "rebuilt app" and a failed attempt's "rebuild attempt ended" carry the time taken before the app's lock
+ * was released, and a killed worker's stretches end when it died.
  */
-export function overlaps(works: Work[], now: number): { certain: string[]; possible: string[] } {
+export function overlaps(works: Work[], now: number): string[] {
   const byApp = new Map<string, Work[]>();
   for (const w of works) byApp.set(w.app, [...(byApp.get(w.app) ?? []), w]);
-  const certain: string[] = [];
-  const possible: string[] = [];
+  const found: string[] = [];
   const show = (w: Work) => `${w.proc} ${w.jobId} [${w.start}, ${w.end ?? 'open'} ${w.how ?? ''}]`;
   for (const [app, ws] of byApp) {
     ws.sort((a, b) => a.start - b.start);
     for (let i = 0; i < ws.length; i++) {
       const a = ws[i] as Work;
-      const knownEnd = a.how === 'failed' ? a.start : (a.end ?? now);
-      const loggedEnd = a.end ?? now;
+      const end = a.end ?? now;
       for (let j = i + 1; j < ws.length; j++) {
         const b = ws[j] as Work;
-        if (b.start >= loggedEnd) break;
-        (b.start < knownEnd ? certain : possible).push(`${app}: ${show(a)} and ${show(b)}`);
+        if (b.start >= end) break;
+        found.push(`${app}: ${show(a)} and ${show(b)}`);
       }
     }
   }
-  return { certain, possible };
+  return found;
 }

@@ -149,9 +149,9 @@ export interface Work {
   app: string;
   jobId: string;
   start: number;
-  /** "rebuilt app" (endedAt, logged before the lock is released), or the process's exit */
+  /** endedAt of "rebuilt app" or "rebuild attempt ended" (taken before the lock is released), or the process's exit */
   end: number | undefined;
-  /** how it ended: done, failed (its log line comes after the lock is released), killed (the process died) */
+  /** how it ended: done, failed (an attempt that threw), killed (the process died) */
   how: 'done' | 'failed' | 'killed' | undefined;
 }
 
@@ -242,17 +242,19 @@ export class WorkerProcess extends Proc {
         break;
       }
       case 'rebuilt app':
-      case 'job failed, will retry':
-      case 'job failed for good': {
-        if (l.msg !== 'rebuilt app') {
-          const why = `${l.msg === 'job failed for good' ? 'for good' : 'retried'}, ${String(l.queue)}: ${String(l.err).slice(0, 120)}`;
-          this.failures.set(why, (this.failures.get(why) ?? 0) + 1);
-        }
+      case 'rebuild attempt ended': {
+        // both carry endedAt, taken before the app's lock was released
         const w = this.open.get(jobId);
         if (!w) break;
         this.open.delete(jobId);
-        w.end = l.msg === 'rebuilt app' ? Number(l.endedAt) : Number(l.time);
+        w.end = Number(l.endedAt);
         w.how = l.msg === 'rebuilt app' ? 'done' : 'failed';
+        break;
+      }
+      case 'job failed, will retry':
+      case 'job failed for good': {
+        const why = `${l.msg === 'job failed for good' ? 'for good' : 'retried'}, ${String(l.queue)}: ${String(l.err).slice(0, 120)}`;
+        this.failures.set(why, (this.failures.get(why) ?? 0) + 1);
         break;
       }
       case 'change hook ran':

@@ -59,7 +59,7 @@ export interface SoakReport {
     /** after the drain: files that are still wrong */
     finalWrong: string[];
   };
-  overlaps: { stretches: number; certain: string[]; possible: string[] };
+  overlaps: { stretches: number; found: string[] };
   hooks: {
     runs: number;
     stalledRuns: number;
@@ -126,9 +126,8 @@ export function verdicts(r: Omit<SoakReport, 'checks' | 'ok'>, rssLimit: number)
   );
   add(
     'one app worked on by one job at a time',
-    r.overlaps.certain.length === 0,
-    `${r.overlaps.certain.length} overlaps in ${r.overlaps.stretches} stretches of work` +
-      `${r.overlaps.possible.length ? ` (${r.overlaps.possible.length} possible, listed)` : ''}`,
+    r.overlaps.found.length === 0,
+    `${r.overlaps.found.length} overlaps in ${r.overlaps.stretches} stretches of work`,
   );
   const judged = r.rss.filter((x) => x.ratio !== undefined);
   add(
@@ -207,10 +206,7 @@ export function formatReport(r: SoakReport): string {
         `${secs(r.files.longestWrongInFaultMs)} in one (${r.files.longestWrongInFault || '-'})`,
     ],
     ['lost jobs', String(r.jobs.lost.length + r.jobs.failedWithoutReason.length)],
-    [
-      'one app, two jobs at once',
-      `${r.overlaps.certain.length} in ${r.overlaps.stretches} stretches of work (${r.overlaps.possible.length} possible)`,
-    ],
+    ['one app, two jobs at once', `${r.overlaps.found.length} in ${r.overlaps.stretches} stretches of work`],
     [
       'change hook',
       `${r.hooks.runs} runs, ${r.hooks.stalledRuns} stalled; longest wait by netq ${r.hooks.maxWaitMs} ms ` +
@@ -233,8 +229,7 @@ export function formatReport(r: SoakReport): string {
   for (const c of r.checks) out.push(`${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`);
   const details = [
     ...r.files.violationDetails.slice(0, 10).map((v) => `violation: ${v}`),
-    ...r.overlaps.certain.slice(0, 10).map((o) => `overlap: ${o}`),
-    ...r.overlaps.possible.slice(0, 5).map((o) => `possible overlap: ${o}`),
+    ...r.overlaps.found.slice(0, 10).map((o) => `overlap: ${o}`),
     ...r.jobs.lost.slice(0, 10).map((j) => `lost: ${j}`),
     ...r.producer.unexplained.slice(0, 10).map((u) => `unexplained: ${u}`),
     ...r.hooks.overLimit.slice(0, 5).map((h) => `hook over limit: ${h}`),

@@ -695,7 +695,7 @@ async function main(): Promise<void> {
       longestWrongInFault: sampler.longestInFault.why,
       finalWrong,
     },
-    overlaps: { stretches: works.length, certain: ov.certain, possible: ov.possible },
+    overlaps: { stretches: works.length, found: ov },
     hooks: {
       runs: runs.length,
       stalledRuns: runs.filter((x) => x.sleepPid !== undefined).length,

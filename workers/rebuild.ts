@@ -92,6 +92,8 @@ export function rebuildProcessor(ctx: WorkerContext) {
       );
     } catch (err) {
       ctx.onAppWork?.({ app: data.app, phase: 'end', workerId: ctx.workerId, jobId: String(job.id) });
+      // the end of a failed attempt, logged before the lock goes (the job's failure line comes after it)
+      log.debug({ endedAt: Date.now() }, 'rebuild attempt ended');
       await lock.release().catch((e: unknown) => log.warn({ err: e }, 'could not release app lock'));
       throw err;
     }

@@ -46,7 +46,7 @@ describe('chaos soak', () => {
       expect(r.jobs.failedWithoutReason).toEqual([]);
       expect(r.jobs.stuck).toEqual({});
       expect(r.jobs.tracked).toBeGreaterThan(20);
-      expect(r.overlaps.certain).toEqual([]);
+      expect(r.overlaps.found).toEqual([]);
       expect(r.overlaps.stretches).toBeGreaterThan(100);
       const steady = r.rss.find((x) => x.worker.includes('never killed'));
       expect(steady?.ratio).toBeLessThanOrEqual(1.2);
