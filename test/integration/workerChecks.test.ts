@@ -92,6 +92,76 @@ describe('a worker checks for itself', () => {
     }
   });
 
+  it.each([
+    { watcher: true, how: 'the watcher on: its events say the list is old' },
+    { watcher: false, how: 'the watcher off: the listed container is gone' },
+  ])('lists an app afresh when it was redeployed between the scan and its job ($how)', async ({ watcher }) => {
+    const e = env({ NETQ_DEBOUNCE_MS: '50' });
+    const config = configOf(e);
+    const app = appName('redeployed');
+    const old = await createAppContainer({ app, proc: 'web', index: 1 });
+    await startPool(config, { watchEvents: watcher });
+    const q = producer(config);
+    const lock = new AppLock(q.redis, q.keys.appLock(app), 'test-holds-it');
+    const stored = async () => {
+      const raw = await q.redis.hget(q.keys.netconfig, `${app}/local`);
+      return raw ? (JSON.parse(raw) as { listeners: Record<string, string[]> }).listeners : undefined;
+    };
+    let sampling = true;
+    const seen: Record<string, string[]>[] = [];
+    const sampler = (async () => {
+      while (sampling) {
+        const l = await stored();
+        if (l) seen.push(l);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    })();
+    try {
+      if (!watcher) await rebuild(q, { app, host: 'local' }, { wait: true, timeoutMs: 30_000 });
+      // the app's listener is stored (by the watcher's start-up rebuild of the host, or the rebuild above)
+      await until('the first listener', async () => ((await stored())?.web?.length ? true : undefined));
+      const oldIp = await bridgeIp(old.id);
+      expect(await stored()).toEqual({ web: [`${oldIp}:5000`] });
+      expect(await lock.acquire()).toBe(true); // the app's job waits for the lock after its scan
+      const run = rebuildall(q, { wait: true, timeoutMs: 60_000 });
+      const scanned = await until('the scan listed the app', async () => {
+        const jobs = await q.rebuildQueue('local').getJobs(['waiting', 'delayed', 'active']);
+        return jobs.find((j) => j.data.app === app && j.data.containerIds !== undefined);
+      });
+      expect(scanned.data.containerIds).toEqual([old.id]);
+      // redeployed meanwhile, as Dokku does: the new container starts (so it gets another IP), the old one goes
+      const before = Number((await q.redis.hget(q.keys.appEvents('local'), app)) ?? 0);
+      await old.rename({ name: `${app}.web.1.old` });
+      const fresh = await createAppContainer({ app, proc: 'web', index: 1 });
+      await old.remove({ force: true });
+      const freshIp = await bridgeIp(fresh.id);
+      expect(freshIp).not.toBe(oldIp);
+      if (watcher) {
+        await until('the events counted', async () =>
+          Number((await q.redis.hget(q.keys.appEvents('local'), app)) ?? 0) > before ? true : undefined,
+        );
+      } else {
+        // no watcher: nothing told the worker, the scan's list is all the job has
+        expect(Number((await q.redis.hget(q.keys.appEvents('local'), app)) ?? 0)).toBe(before);
+      }
+      await lock.release();
+      const { result } = await run;
+      const mine = (result as RebuildallResult).results.find((r) => r.app === app);
+      expect(mine).toMatchObject({ containers: 1, configured: 1, failed: 0 });
+      expect(mine?.listeners).toEqual({ web: [`${freshIp}:5000`] });
+      expect(await stored()).toEqual({ web: [`${freshIp}:5000`] });
+      // the stored listeners held the old container, then the new one: never none
+      expect(seen.length).toBeGreaterThan(0);
+      expect(seen.filter((l) => !l.web?.length)).toEqual([]);
+      expect(new Set(seen.flatMap((l) => l.web ?? []))).toEqual(new Set([`${oldIp}:5000`, `${freshIp}:5000`]));
+    } finally {
+      sampling = false;
+      await sampler;
+      await lock.release().catch(() => {});
+      await q.close();
+    }
+  });
+
   it("keeps each host's attach record: a host detaches what it attached, whatever another host did", async () => {
     const e = env();
     const config = configOf(e);
