@@ -29,8 +29,6 @@ export const registerRebuild: RegisterCommand = (program, ctx) => {
           ...(flags.host === undefined ? {} : { host: flags.host }),
           wait: flags.wait,
           timeoutMs: flags.timeout * 1000,
-          // --no-wait requests come from deploy hooks in bursts: debounce them like Docker events
-          debounce: !flags.wait,
           onNoWorker: (host) =>
             process.stderr.write(
               ` !     no netq worker serves host ${host} right now: the rebuild waits for one (--timeout ${flags.timeout} s)\n`,

@@ -10,11 +10,12 @@ export interface RebuildInput {
   app: string;
   /** the host; default: every host where the app was last seen, else every live host */
   host?: string;
-  /** false: only enqueue */
+  /**
+   * false: only enqueue, debounced (NETQ_DEBOUNCE_MS, as Docker events): such requests come in bursts (deploy
+   * hooks), and a burst gives one run at its start and one after it
+   */
   wait: boolean;
   timeoutMs: number;
-  /** debounce: the rebuild waits NETQ_DEBOUNCE_MS after the latest such request (merged requests share it) */
-  debounce?: boolean;
   /** told at once when a rebuild waits on a host that no live worker serves */
   onNoWorker?: (host: string) => void;
 }
@@ -38,7 +39,8 @@ export interface RebuildSum {
 
 /**
  * Rebuilds an app on every host it lives on (or the one named), in parallel, with one result per host. An app
- * seen nowhere yet is looked for on every live host.
+ * seen nowhere yet is looked for on every live host. A request that does not wait is debounced: the first of a
+ * quiet app runs at once, the rest of a burst once after it (src/enqueue.ts); a waited one runs at once.
  */
 export async function rebuild(ctx: OperationContext, input: RebuildInput): Promise<RebuildOutcome> {
   checkApp(input.app);
@@ -50,7 +52,7 @@ export async function rebuild(ctx: OperationContext, input: RebuildInput): Promi
     {
       wait: input.wait,
       timeoutMs: input.timeoutMs,
-      ...(input.debounce ? { delayMs: ctx.config.debounceMs } : {}),
+      ...(input.wait ? {} : { delayMs: ctx.config.debounceMs }),
       ...(input.onNoWorker ? { onNoWorker: input.onNoWorker } : {}),
     },
   );

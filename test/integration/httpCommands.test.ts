@@ -19,6 +19,7 @@ import {
   scopeLabel,
   startPool,
   testEnv,
+  until,
 } from '../helpers.js';
 import { ApiServers, fakeLiveHost, jobCount, type Reply, request, type Served } from '../support/apiServer.js';
 
@@ -278,6 +279,30 @@ describe('netq serve: the commands of one host', () => {
     // what the CLI prints for the same
     const cli = await runCli(['network:forget', after, '--format', 'json'], e);
     expect(JSON.parse(cli.stdout)).toEqual(twice.json);
+  });
+
+  it("debounces a rebuild that does not wait, as the CLI's --no-wait: a burst's next request waits the window", async () => {
+    const e = env({ NETQ_DEBOUNCE_MS: '30000' });
+    await startPool(configOf(e));
+    const s = await serve(e);
+    const app = appName('burst');
+    await createAppContainer({ app });
+    const stateOf = async (r: Reply) => (await s.queues.queue(r.json.queue).getJob(r.json.jobId))?.getState();
+
+    // the first request of a quiet app runs at once
+    const first = await call(s, 'POST', `/v1/apps/${app}/rebuild`, { body: { wait: false } });
+    expect(first.status).toBe(202);
+    await until('the first rebuild done', async () => ((await stateOf(first)) === 'completed' ? true : undefined));
+    // the next one within NETQ_DEBOUNCE_MS is a new job that waits for the burst to end
+    const next = await call(s, 'POST', `/v1/apps/${app}/rebuild?wait=false`);
+    expect(next.status).toBe(202);
+    expect(next.json.jobId).not.toBe(first.json.jobId);
+    expect(await stateOf(next)).toBe('delayed');
+    // the CLI's --no-wait in the same burst joins that job
+    const cli = await runCli(['network:rebuild', app, '--no-wait', '--format', 'json'], e);
+    expect(cli.code).toBe(0);
+    expect(JSON.parse(cli.stdout)).toEqual({ jobIds: [next.json.jobId] });
+    expect(await stateOf(next)).toBe('delayed');
   });
 });
 

@@ -22,7 +22,9 @@ export function registerRebuildRoutes(api: Api, ops: OperationContext): void {
         summary: "rebuild an app's network config",
         description:
           'On every host the app was last seen on (or the one named), else on every live host, as `netq ' +
-          'network:rebuild`: one host answers its rebuild, several their sum with one result per host.',
+          'network:rebuild`: one host answers its rebuild, several their sum with one result per host. ' +
+          "`wait=false` only enqueues, debounced as the CLI's `--no-wait` (NETQ_DEBOUNCE_MS: the first request " +
+          'of a quiet app runs at once, the rest of a burst once after it).',
         params: appParams,
         querystring: hostWaitSchema,
         body: optionalBody(hostWaitSchema),
