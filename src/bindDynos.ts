@@ -77,6 +77,11 @@ export interface BindDeps {
   replaceDyno: (dyno: Dyno, change: ContainerChange) => Promise<ReplaceOutcome>;
   /** where a counted binding failure is logged with its error (stack and cause) */
   log?: Logger;
+  /**
+   * throws (LockLostError) unless the job still holds the app's lock: asked before each change to a container
+   * (a replacement, an attach, a detach), so a job that lost the app to another stops changing its containers
+   */
+  verifyLock: () => Promise<void>;
 }
 
 /**
@@ -92,6 +97,7 @@ async function applyAttachPlan(deps: BindDeps, f: ContainerFacts, plan: AttachPl
     problems.push(`${what}: ${coerceError(err).message}`);
   };
   for (const step of plan.connect) {
+    await deps.verifyLock();
     try {
       if (step.reconnect) await deps.docker.disconnect(step.network, f.id);
       await deps.docker.connect(step.network, f.id, step.aliases);
@@ -100,6 +106,7 @@ async function applyAttachPlan(deps: BindDeps, f: ContainerFacts, plan: AttachPl
     }
   }
   for (const net of plan.disconnect) {
+    await deps.verifyLock();
     try {
       await deps.docker.disconnect(net, f.id);
     } catch (err) {
@@ -112,7 +119,7 @@ async function applyAttachPlan(deps: BindDeps, f: ContainerFacts, plan: AttachPl
 /**
  * The bindings of each dyno, in order: a replacement when its published ports or initial network drifted,
  * then the attach networks. A binding that cannot be applied is the dyno's failure (its container keeps
- * serving); an engine or Redis that stops answering throws.
+ * serving); an engine or Redis that stops answering throws, and so does a lock the job lost (before the change).
  */
 export async function bindDynos(
   deps: BindDeps,
@@ -132,6 +139,7 @@ export async function bindDynos(
     let facts = dyno.facts;
     if (plan.kind === 'refused') problems.push(plan.reason);
     else if (plan.kind === 'replace') {
+      await deps.verifyLock();
       const r = await deps.replaceDyno(dyno, plan.change);
       facts = r.facts;
       if (r.failure) problems.push(r.failure);

@@ -66,7 +66,8 @@ export interface RebuildDeps {
   onChange?: ChangeHook;
   /**
    * the app's lock, which the job holds: `verify` throws (LockLostError) unless it still does, and is asked
-   * before files are written; Redis is written through `whileHeld`, which checks it in the same script
+   * before each change to a container and before files are written; Redis is written through `whileHeld`,
+   * which checks it in the same script
    */
   lock: Pick<AppLock, 'verify' | 'whileHeld'>;
   /** what the job read from Redis as it took the lock (src/store/appJobStart.ts) */
@@ -230,6 +231,7 @@ export async function rebuildApp(deps: RebuildDeps, app: string, knownIds?: stri
           return r;
         },
         ...(deps.log ? { log: deps.log } : {}),
+        verifyLock: () => deps.lock.verify(),
       },
       app,
       selection.dynos,

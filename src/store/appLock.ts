@@ -63,8 +63,9 @@ export class AppLock {
   private lost = false;
 
   /**
-   * Throws LockLostError unless this holder still has the lock (asked of Redis): called before a job writes,
-   * so a job whose lock lapsed (a stall, a renewal that failed) never writes over the holder's work.
+   * Throws LockLostError unless this holder still has the lock (asked of Redis): called before a job writes
+   * files and before each change it makes to a container (a replacement, an attach, a detach), so a job whose
+   * lock lapsed (a stall, a renewal that failed) neither writes over the holder's work nor changes its containers.
    */
   async verify(): Promise<void> {
     if (this.lost || (await this.redis.get(this.key)) !== this.token) this.lose();

@@ -258,6 +258,68 @@ describe('a worker checks for itself', () => {
     }
   });
 
+  it('replaces no further dyno once it lost its app lock (between two replacements), and is retried', async () => {
+    const e = env({ NETQ_WAIT_TO_RETIRE_MS: '0', NETQ_BACKOFF_MS: '200' });
+    const config = configOf(e);
+    await startPool(config);
+    const app = appName('lostlock2');
+    const web1 = await createAppContainer({ app, proc: 'web', index: 1 });
+    const web2 = await createAppContainer({ app, proc: 'web', index: 2 });
+    const q = producer(config);
+    const since = ((Date.now() - 1000) / 1000).toFixed(3);
+    /** the names of the app's containers created since the test started, as the engine's events give them */
+    const created = async () => {
+      const opts = {
+        since,
+        until: (Date.now() / 1000).toFixed(3),
+        filters: { type: ['container'], event: ['create'], label: [`com.dokku.app-name=${app}`] },
+      } as unknown as { since: number; until: number };
+      const stream = (await docker.getEvents(opts)) as unknown as NodeJS.ReadableStream;
+      let text = '';
+      for await (const chunk of stream) text += chunk.toString();
+      return text
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => (JSON.parse(l) as { Actor?: { Attributes?: { name?: string } } }).Actor?.Attributes?.name ?? '');
+    };
+    const ids = async () =>
+      (await docker.listContainers({ all: true, filters: { label: [`com.dokku.app-name=${app}`] } }))
+        .map((c) => c.Id)
+        .sort();
+    try {
+      expect((await runCli(['network:set', app, 'bind-all-interfaces', 'true', '--no-apply'], e)).code).toBe(0);
+      const job = rebuild(q, { app, host: 'local' }, { wait: true, timeoutMs: 60_000 });
+      // web.1's replacement is under way: the lock passes to another holder before web.2's turn
+      await until(
+        "web.1's replacement under way",
+        async () => ((await created()).some((n) => n.startsWith(`${app}.web.1.netq-`)) ? true : undefined),
+        20_000,
+      );
+      await q.redis.set(q.keys.appLock(app), 'another-holder', 'PX', 60_000);
+      const failedOnce = await until('the attempt failed', async () => {
+        const jobs = await q.rebuildQueue('local').getJobs(['waiting', 'delayed', 'active', 'completed', 'failed']);
+        return jobs.find((j) => j.data.app === app && (j.stacktrace?.length ?? 0) > 0);
+      });
+      expect(failedOnce.stacktrace?.join('\n')).toMatch(/LockLostError: lost the lock of .* to another holder/);
+      // web.2 was never replaced (no replacement created for it); web.1's was rolled back: both originals serve
+      expect((await created()).filter((n) => n.startsWith(`${app}.web.2.`))).toEqual([]);
+      await until('the abandoned replacement removed', async () =>
+        JSON.stringify(await ids()) === JSON.stringify([web1.id, web2.id].sort()) ? true : undefined,
+      );
+      expect(await q.redis.hget(q.keys.netconfig, `${app}/local`)).toBeNull();
+      // the other holder goes: the retry does the whole job
+      await q.redis.del(q.keys.appLock(app));
+      const { result } = await job;
+      expect(result).toMatchObject({ containers: 2, configured: 2, failed: 0 });
+      const now = await ids();
+      expect(now).toHaveLength(2);
+      expect(now).not.toContain(web1.id);
+      expect(now).not.toContain(web2.id);
+    } finally {
+      await q.close();
+    }
+  });
+
   it('keeps a steady number of Redis connections over many runs (no connection per queue or per job)', async () => {
     const e = env();
     // a database of its own, so that the count is of this test's connections only (the Redis is shared)

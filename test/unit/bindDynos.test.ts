@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { attachPlan, type BindDeps, bindDynos, replacementPlan } from '../../src/bindDynos.js';
-import { DockerUnreachableError } from '../../src/errors.js';
+import { DockerUnreachableError, LockLostError } from '../../src/errors.js';
 import { computeProperties, type RawProperties } from '../../src/properties/properties.js';
 import { replaceDyno } from '../../src/replaceDyno.js';
 import type { Dyno } from '../../src/selectDynos.js';
@@ -28,6 +28,8 @@ function setup(specs: MemoryContainerSpec[], opts: { replace?: 'auto' | 'never';
   const failures = new MemoryFailures();
   const { logger, lines } = captureLogger();
   const replaced: string[] = [];
+  // the app's lock, as AppLock.verify answers: held until a test takes it away
+  const lock = { held: true, checks: 0 };
   const deps: BindDeps = {
     docker: engine,
     replace: opts.replace ?? 'auto',
@@ -44,8 +46,12 @@ function setup(specs: MemoryContainerSpec[], opts: { replace?: 'auto' | 'never';
       return r;
     },
     log: logger,
+    verifyLock: async () => {
+      lock.checks++;
+      if (!lock.held) throw new LockLostError('lost the lock of the app to another holder');
+    },
   };
-  return { engine, dynos, deps, journal, failures, lines, replaced };
+  return { engine, dynos, deps, journal, failures, lines, replaced, lock };
 }
 
 describe('replacementPlan', () => {
@@ -249,6 +255,61 @@ describe('bindDynos', () => {
     // nothing counted: no failure record (no backoff), and the journal entry stays for the next attempt to settle
     expect(replace.failures.byContainer.size).toBe(0);
     expect([...replace.journal.byDyno.values()].map((e) => e.step)).toEqual(['creating']);
+  });
+
+  it('replaces no further dyno once the lock is lost, and throws LockLostError', async () => {
+    const t = setup([
+      { proc: 'web', index: 1 },
+      { proc: 'web', index: 2 },
+    ]);
+    const [first, second] = t.dynos.map((d) => d.facts.id);
+    // the lock passes to another holder while the first dyno is replaced
+    t.engine.before = (call) => {
+      if (call === 'replaceContainer') t.lock.held = false;
+    };
+    const err = await bindDynos(t.deps, APP, t.dynos, props({ 'bind-all-interfaces': 'true' }), []).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(LockLostError);
+    expect(t.replaced).toEqual(['web.1']);
+    expect(t.engine.count('replaceContainer')).toBe(1);
+    expect(t.engine.facts('shop.web.1')?.id).not.toBe(first);
+    expect(t.engine.facts('shop.web.2')?.id).toBe(second); // untouched
+  });
+
+  it('attaches and detaches nothing more once the lock is lost', async () => {
+    const t = setup(
+      [
+        { proc: 'web', index: 1, networks: { old: [] } },
+        { proc: 'web', index: 2, networks: { old: [] } },
+      ],
+      { networks: ['front', 'back', 'old'] },
+    );
+    // the lock is lost as the first network is joined: no further join, and no detach
+    t.engine.before = (call) => {
+      if (call === 'connect') t.lock.held = false;
+    };
+    await expect(
+      bindDynos(t.deps, APP, t.dynos, props({ 'attach-post-deploy': 'front back' }), ['old']),
+    ).rejects.toBeInstanceOf(LockLostError);
+    expect(t.engine.calls.filter((c) => c.call === 'connect' || c.call === 'disconnect')).toEqual([
+      { call: 'connect', args: ['front', t.dynos[0]?.facts.id, expect.any(Array)] },
+    ]);
+    expect(Object.keys(t.engine.facts('shop.web.2')?.networks ?? {}).sort()).toEqual(['bridge', 'old']);
+
+    // a lock lost before a detach: the container stays on the network
+    const d = setup([{ proc: 'web', index: 1, networks: { old: [] } }], { networks: ['old'] });
+    d.lock.held = false;
+    await expect(bindDynos(d.deps, APP, d.dynos, props(), ['old'])).rejects.toBeInstanceOf(LockLostError);
+    expect(d.engine.count('disconnect')).toBe(0);
+  });
+
+  it('asks for the lock only before a change: a dyno with nothing to change costs no check', async () => {
+    const t = setup([{ proc: 'web', index: 1 }], { networks: ['front'] });
+    await bindDynos(t.deps, APP, t.dynos, props(), []);
+    expect(t.lock.checks).toBe(0);
+    await bindDynos(t.deps, APP, t.dynos, props({ 'attach-post-deploy': 'front' }), []);
+    expect(t.lock.checks).toBe(1);
   });
 
   it('counts a replacement that does not keep running, and the dyno keeps its old container', async () => {
