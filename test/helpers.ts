@@ -254,6 +254,36 @@ export function runCli(
   });
 }
 
+/**
+ * Runs the built `netq` binary on a pseudo-terminal (util-linux `script`), typing `input` at it: its stdin,
+ * stdout and stderr are all the terminal, so `stdout` holds both streams as the terminal showed them (with
+ * `\r\n` line ends) and `stderr` is empty.
+ */
+export function runCliOnTty(args: string[], env: Record<string, string>, input = ''): Promise<CliResult> {
+  const quote = (a: string) => `'${a.replaceAll("'", "'\\''")}'`;
+  const cmd = [process.execPath, path.join(ROOT, 'bin/netq.js'), ...args].map(quote).join(' ');
+  return new Promise((resolve, reject) => {
+    const child = spawn('script', ['-qec', cmd, '/dev/null'], {
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`netq ${args.join(' ')} on a tty did not finish\n${stdout}`));
+    }, 30_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, stdout, stderr: '' });
+    });
+    child.stdin.end(input);
+  });
+}
+
 export async function tempDir(): Promise<{ dir: string; remove: () => Promise<void> }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'netq-test-'));
   return { dir, remove: () => rm(dir, { recursive: true, force: true }) };

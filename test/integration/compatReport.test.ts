@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type DokkuHost, useDokkuHosts } from '../dokkuHost.js';
-import { appName, docker, runCli, useTestEnvs } from '../helpers.js';
+import { appName, docker, runCli, runCliOnTty, useTestEnvs } from '../helpers.js';
 
 /**
  * `netq network:report` against Dokku 0.38's `dokku network:report`, byte for byte: each row is a Dokku invocation
@@ -294,6 +294,23 @@ describe('network:report as Dokku 0.38 prints it (netq in Dokku mode)', () => {
       stderr: row.stderr ?? '',
       code: row.code ?? 0,
     });
+  });
+
+  it('prints the report on a terminal as plain text, byte for byte what it prints into a pipe', async () => {
+    // runCliOnTty's pseudo-terminal is a TTY for the CLI: hosts.test.ts sees the progress bar drawn on it
+    const e = env(host.env());
+    for (const [args, expected] of [
+      [['network:report', A], lines(textOfA())],
+      [['network:report'], lines([...textOfA(), ...textOfB()])],
+      [['network:report', '--global'], lines(textOfGlobal)],
+    ] as const) {
+      const piped = await runCli([...args], e);
+      expect({ ...piped, args }).toEqual({ code: 0, stdout: expected, stderr: '', args });
+      const onTty = await runCliOnTty([...args], e);
+      expect({ code: onTty.code, args }).toEqual({ code: 0, args });
+      expect(onTty.stdout).not.toContain('\x1b');
+      expect(onTty.stdout.replaceAll('\r\n', '\n')).toBe(piped.stdout);
+    }
   });
 
   it("warns that no app is deployed on a host without apps, and exits 0 (common.DokkuApps' NoAppsExist)", async () => {

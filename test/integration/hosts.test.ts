@@ -20,6 +20,7 @@ import {
   producer,
   ROOT,
   runCli,
+  runCliOnTty,
   runId,
   scopeLabel,
   startPool,
@@ -155,6 +156,45 @@ describe('across hosts', () => {
     expect(text.stdout).toBe(`=====> Setting attach-post-deploy to ${net}\n`);
     const report = JSON.parse((await runCli(['network:report', '--global', '--format', 'json'], e)).stdout);
     expect(report).toMatchObject({ 'network-global-tld': 'fleet.test', 'network-global-attach-post-deploy': net });
+  });
+
+  it('prints `netq hosts` on a terminal as plain text, what it prints into a pipe', async () => {
+    const e = env();
+    const config = configOf(e);
+    await startPool(config);
+    await startPool({ ...config, hostId: 'h2' }, { docker: new DockerodeEngine(h2.dockerHost, scopeLabel) });
+    const app = appName('tty');
+    await createAppContainer({ app });
+    const q = producer(config);
+    try {
+      // The pseudo-terminal is one for the CLI: rebuildall draws its progress bar (escape codes included) only on
+      // a TTY. A held app lock keeps the run going for over a second, so that the bar's 200 ms poll draws it.
+      await q.redis.set(q.keys.appLock(app), 'test-holder', 'PX', 1500);
+      const withBar = await runCliOnTty(['network:rebuildall'], e);
+      expect(withBar.code).toBe(0);
+      expect(withBar.stdout).toContain('\x1b[');
+      expect(withBar.stdout).toContain('rebuildall [');
+    } finally {
+      await q.close();
+    }
+
+    const piped = await runCli(['hosts'], e);
+    expect(piped).toMatchObject({ code: 0, stderr: '' });
+    const table = piped.stdout.split('\n');
+    expect(table.slice(0, 2)).toEqual([
+      '=====> Hosts',
+      '       host   live  workers  apps  last heartbeat  event watchers',
+    ]);
+    expect(table.slice(2, 4)).toEqual([
+      expect.stringMatching(/^ {7}h2 {5}yes {3}1 {8}0 {5}\ds ago {10}stopped$/),
+      expect.stringMatching(/^ {7}local {2}yes {3}1 {8}1 {5}\ds ago {10}stopped$/),
+    ]);
+    const onTty = await runCliOnTty(['hosts'], e);
+    expect(onTty.code).toBe(0);
+    expect(onTty.stdout).not.toContain('\x1b');
+    // a heartbeat may land between the two runs: the ages are compared as one digit
+    const ages = (s: string) => s.replace(/ \ds ago/g, ' Ns ago');
+    expect(ages(onTty.stdout.replaceAll('\r\n', '\n'))).toBe(ages(piped.stdout));
   });
 
   it('shares one host between two workers, never two on one app at once', async () => {
