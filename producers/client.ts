@@ -9,7 +9,7 @@ import {
   RedisUnreachableError,
   WaitTimeoutError,
 } from '../src/errors.js';
-import { queueName } from '../src/jobs.js';
+import { type ControlJobName, type JobData, type JobResults, queueName, queueOf } from '../src/jobs.js';
 import type { NetqQueues } from '../src/queue.js';
 import { hostsOfApp } from '../src/store/networkConfigStore.js';
 import { type RunProgress, readProgress } from '../src/store/runProgress.js';
@@ -229,21 +229,21 @@ export async function hostForCommand(queues: NetqQueues, host?: string, hostInpu
   throw new BadInputError(`several hosts are live (${live.join(', ')}): name one with ${hostInput}`);
 }
 
-/** Enqueues a control job (set-property, network:*) on a host and waits for its result. */
-export async function runControl<T>(
+/** Enqueues a control job (set-property, network:*) on a host and waits for its result (typed by the job registry). */
+export async function runControl<K extends ControlJobName>(
   queues: NetqQueues,
   host: string,
-  name: string,
-  data: unknown,
+  name: K,
+  data: JobData[K],
   opts: WaitOptions,
-): Promise<Enqueued<T>> {
-  const queue = queueName.control(host);
+): Promise<Enqueued<JobResults[K]>> {
+  const queue = queueOf(name, host);
   if (opts.wait) await queues.queueEvents(queue);
   // control jobs change or read state once: bad input is not retried, an unreachable engine is
-  const job = await queues.controlQueue(host).add(name, data, queues.retryOptions());
+  const job = await queues.queue(queue).add(name, data, queues.retryOptions());
   const jobId = String(job.id);
   if (!opts.wait) return { jobId };
-  const result = await waitFor<T>(job, queues, queue, opts.timeoutMs, name).catch((err) =>
+  const result = await waitFor<JobResults[K]>(job, queues, queue, opts.timeoutMs, name).catch((err) =>
     explainTimeout(queues, host, err),
   );
   return { jobId, result };

@@ -1,6 +1,14 @@
-import { randomBytes } from 'node:crypto';
 import type { Job } from 'bullmq';
-import { JOB, queueName, type RebuildJob, rebuildJobSchema, type SummaryJob, summaryJobSchema } from './jobs.js';
+import {
+  JOB,
+  jobId as jobIds,
+  newRunId,
+  queueName,
+  type RebuildJob,
+  rebuildJobSchema,
+  type SummaryJob,
+  summaryJobSchema,
+} from './jobs.js';
 import type { NetqQueues } from './queue.js';
 import type { RebuildallResult, RebuildResult } from './types.js';
 
@@ -60,7 +68,7 @@ export async function enqueueRebuild(
       key,
       queues.keys.generation(`${host}.${app}`),
       queues.keys.burst(`${host}.${app}`),
-      `rb.${host}.${app}.`,
+      jobIds.rebuildPrefix(host, app),
       String(PENDING_TTL_MS),
       String(opts.canWait ? 0 : (opts.delayMs ?? 0)),
     )) as [string, number, number];
@@ -112,7 +120,7 @@ export async function enqueueRebuildLater(
   const second = Math.ceil((Date.now() + delayMs) / 1000);
   await queues.rebuildQueue(host).add(JOB.rebuild, data, {
     ...queues.retryOptions(),
-    jobId: `later.${host}.${app}.${second}`,
+    jobId: jobIds.later(host, app, second),
     delay: delayMs,
   });
 }
@@ -122,19 +130,19 @@ export async function enqueueRebuildall(
   queues: NetqQueues,
   hosts: string[],
 ): Promise<Job<SummaryJob, RebuildallResult>> {
-  const runId = `run-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+  const runId = newRunId();
   const data: SummaryJob = summaryJobSchema.parse({ runId, hosts });
   const retry = queues.retryOptions();
   const node = await queues.flowProducer().add({
     name: JOB.summary,
     queueName: queueName.summary,
     data,
-    opts: { ...retry, jobId: runId },
+    opts: { ...retry, jobId: jobIds.summary(runId) },
     children: hosts.map((host) => ({
       name: JOB.scan,
       queueName: queueName.scan(host),
       data: { host, runId, step: 'initial' },
-      opts: { ...retry, jobId: `${runId}.${host}`, ignoreDependencyOnFailure: true },
+      opts: { ...retry, jobId: jobIds.scan(runId, host), ignoreDependencyOnFailure: true },
     })),
   });
   return node.job as Job<SummaryJob, RebuildallResult>;

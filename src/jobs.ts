@@ -1,6 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { appNameSchema } from './appName.js';
-import type { RebuildallResult, RebuildResult } from './types.js';
+import type { NetworkFacts, RebuildallResult, RebuildResult } from './types.js';
 
 /**
  * The job registry: for every job its name, its queue, its payload schema, its result type, and the builders
@@ -21,6 +22,30 @@ export const JOB = {
   networkList: 'network-list',
 } as const;
 
+/** A job's name (`JOB.…`). */
+export type JobName = (typeof JOB)[keyof typeof JOB];
+
+export type QueueKind = 'rebuild' | 'scan' | 'control' | 'summary';
+
+/** The kind of queue each job goes to: the one mapping of jobs to queues (queueOf). */
+export const JOB_QUEUE = {
+  [JOB.rebuild]: 'rebuild',
+  [JOB.scan]: 'scan',
+  [JOB.summary]: 'summary',
+  [JOB.set]: 'control',
+  [JOB.networkCreate]: 'control',
+  [JOB.networkDestroy]: 'control',
+  [JOB.networkExists]: 'control',
+  [JOB.networkInfo]: 'control',
+  [JOB.networkList]: 'control',
+} as const satisfies Record<JobName, QueueKind>;
+
+/** The jobs of a host's control queue (set-property and network:*), which need the host's Docker engine. */
+export type ControlJobName = { [K in JobName]: (typeof JOB_QUEUE)[K] extends 'control' ? K : never }[JobName];
+
+/** A host id (NETQ_HOST_ID) as it appears inside queue names and job ids. */
+const HOST_ID = '[a-z0-9][a-z0-9-]{0,62}';
+
 /** Queue names. Jobs that touch Docker go to their host's queues; the summary queue is shared. */
 export const queueName = {
   /** rebuild jobs (JOB.rebuild) of one host */
@@ -33,38 +58,129 @@ export const queueName = {
   summary: 'summary',
 } as const;
 
-export type QueueKind = 'rebuild' | 'scan' | 'control' | 'summary';
+/** The queue a job of this name goes to for a host (a summary: the shared queue, whatever the host). */
+export function queueOf(name: JobName, host: string): string {
+  const kind = JOB_QUEUE[name];
+  return kind === 'summary' ? queueName.summary : queueName[kind](host);
+}
+
+/** Every name queueName makes: `rebuild.<host>`, `scan.<host>`, `control.<host>` or `summary`. */
+export const QUEUE_NAME_PATTERN = new RegExp(`^(?:(rebuild|scan|control)\\.(${HOST_ID})|summary)$`);
 
 /** What a queue name says: its kind and, for a host's queue, the host; undefined when it is none of netq's. */
 export function parseQueueName(name: string): { kind: QueueKind; host?: string } | undefined {
-  if (name === queueName.summary) return { kind: 'summary' };
-  const m = /^(rebuild|scan|control)\.([a-z0-9][a-z0-9-]{0,62})$/.exec(name);
-  return m ? { kind: m[1] as QueueKind, host: m[2] as string } : undefined;
+  const m = QUEUE_NAME_PATTERN.exec(name);
+  if (!m) return undefined;
+  return m[1] === undefined ? { kind: 'summary' } : { kind: m[1] as QueueKind, host: m[2] as string };
 }
 
 /**
- * Job ids inside a rebuildall run: fixed, so that a re-run adds no second job. Run ids and host ids hold no
- * `.` (an app name may), so the parts split back without ambiguity.
+ * Job ids. Those of a rebuildall run are fixed, so that a re-run adds no second job; a merged rebuild is
+ * numbered by its app's counter (in enqueue.ts's script, after `jobId.rebuildPrefix`); a later rebuild is one
+ * job per second. Run ids and host ids hold no `.` (an app name may, but only as the last part, or before a
+ * number), so the parts split back without ambiguity. Control jobs have BullMQ's own ids (a counter per queue).
  */
 export const jobId = {
+  /** a merged rebuild request of an app on a host: the prefix, then the app's generation number */
+  rebuildPrefix: (host: string, app: string) => `${REBUILD_WORD}.${host}.${app}.`,
+  /** a merged rebuild request of an app on a host, with its generation number */
+  rebuild: (host: string, app: string, n: number) => `${jobId.rebuildPrefix(host, app)}${n}`,
+  /** a rebuild asked for later (a failed replacement's next try): one per app, host and second */
+  later: (host: string, app: string, second: number) => `${LATER_WORD}.${host}.${app}.${second}`,
   /** the scan of one host in a run */
   scan: (runId: string, host: string) => `${runId}.${host}`,
   /** the rebuild of one app on one host in a run */
   runChild: (runId: string, host: string, app: string) => `${runId}.${host}.${app}`,
-  /** the summary of a run */
+  /** the summary of a run: the run id itself */
   summary: (runId: string) => runId,
 };
 
-/** The parts of a run's scan job id, or undefined. */
-export function parseScanJobId(id: string): { runId: string; host: string } | undefined {
-  const m = /^([^.]+)\.([^.]+)$/.exec(id);
-  return m ? { runId: m[1] as string, host: m[2] as string } : undefined;
+/** The first words of the merged and the later rebuilds' ids: never taken as a run id by the parsers. */
+const REBUILD_WORD = 'rb';
+const LATER_WORD = 'later';
+
+/** A new run id: `run-<ms, base 36>-<8 hex digits>` (the summary's job id, and the first part of its children's). */
+export const newRunId = (now = Date.now()) => `run-${now.toString(36)}-${randomBytes(4).toString('hex')}`;
+
+const RUN_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+const isRunId = (s: string) => RUN_ID_PATTERN.test(s) && s !== REBUILD_WORD && s !== LATER_WORD;
+const isAppName = (s: string) => appNameSchema.safeParse(s).success;
+const HOST_APP_NUMBER = new RegExp(`^(${HOST_ID})\\.(.+)\\.(\\d{1,16})$`);
+
+/** `<host>.<app>.<number>` after `word.`, for the rebuild and later ids. */
+function parseHostAppNumber(id: string, word: string): { host: string; app: string; n: number } | undefined {
+  if (!id.startsWith(`${word}.`)) return undefined;
+  const m = HOST_APP_NUMBER.exec(id.slice(word.length + 1));
+  return m && isAppName(m[2] as string) ? { host: m[1] as string, app: m[2] as string, n: Number(m[3]) } : undefined;
 }
 
+/** The parts of a merged rebuild's id (jobId.rebuild), or undefined for an id of another kind. */
+export function parseRebuildJobId(id: string): { host: string; app: string; n: number } | undefined {
+  return parseHostAppNumber(id, REBUILD_WORD);
+}
+
+/** The parts of a later rebuild's id (jobId.later), or undefined for an id of another kind. */
+export function parseLaterJobId(id: string): { host: string; app: string; second: number } | undefined {
+  const p = parseHostAppNumber(id, LATER_WORD);
+  return p && { host: p.host, app: p.app, second: p.n };
+}
+
+const SCAN_ID = new RegExp(`^([^.]+)\\.(${HOST_ID})$`);
+/** The parts of a run's scan job id (jobId.scan), or undefined. */
+export function parseScanJobId(id: string): { runId: string; host: string } | undefined {
+  const m = SCAN_ID.exec(id);
+  return m && isRunId(m[1] as string) ? { runId: m[1] as string, host: m[2] as string } : undefined;
+}
+
+const RUN_CHILD_ID = new RegExp(`^([^.]+)\\.(${HOST_ID})\\.(.+)$`);
 /** The parts of a run's rebuild job id (jobId.runChild), or undefined for an id of another kind. */
 export function parseRunChildJobId(id: string): { runId: string; host: string; app: string } | undefined {
-  const m = /^([^.]+)\.([^.]+)\.(.+)$/.exec(id);
-  return m ? { runId: m[1] as string, host: m[2] as string, app: m[3] as string } : undefined;
+  const m = RUN_CHILD_ID.exec(id);
+  if (!m || !isRunId(m[1] as string) || !isAppName(m[3] as string)) return undefined;
+  return { runId: m[1] as string, host: m[2] as string, app: m[3] as string };
+}
+
+/** The run of a summary's job id (jobId.summary), or undefined. */
+export function parseSummaryJobId(id: string): { runId: string } | undefined {
+  return isRunId(id) ? { runId: id } : undefined;
+}
+
+/** What a job id says, read with the queue it is in (a control job's id is BullMQ's counter). */
+export type ParsedJobId =
+  | { kind: 'rebuild'; host: string; app: string; n: number }
+  | { kind: 'later'; host: string; app: string; second: number }
+  | { kind: 'runChild'; runId: string; host: string; app: string }
+  | { kind: 'scan'; runId: string; host: string }
+  | { kind: 'summary'; runId: string }
+  | { kind: 'control'; host: string; n: number };
+
+/**
+ * The parts of a job id in its queue, or undefined when netq makes no such id for that queue (an id of
+ * another kind, or naming another host than the queue's).
+ */
+export function parseJobId(queue: string, id: string): ParsedJobId | undefined {
+  const q = parseQueueName(queue);
+  if (q === undefined) return undefined;
+  if (q.kind === 'summary') {
+    const s = parseSummaryJobId(id);
+    return s && { kind: 'summary', ...s };
+  }
+  const parsed = parseHostJobId(q.kind, id, q.host as string);
+  return parsed && 'host' in parsed && parsed.host === q.host ? parsed : undefined;
+}
+
+function parseHostJobId(kind: Exclude<QueueKind, 'summary'>, id: string, host: string): ParsedJobId | undefined {
+  if (kind === 'control') return /^[1-9]\d{0,15}$/.test(id) ? { kind: 'control', host, n: Number(id) } : undefined;
+  if (kind === 'scan') {
+    const s = parseScanJobId(id);
+    return s && { kind: 'scan', ...s };
+  }
+  const rebuild = parseRebuildJobId(id);
+  if (rebuild) return { kind: 'rebuild', ...rebuild };
+  const later = parseLaterJobId(id);
+  if (later) return { kind: 'later', ...later };
+  const child = parseRunChildJobId(id);
+  return child && { kind: 'runChild', ...child };
 }
 
 /** The job id in a BullMQ job key (`<prefix>:<queue>:<id>`), as getDependencies and failure maps give them. */
@@ -73,7 +189,7 @@ export const jobIdOfKey = (key: string) => key.slice(key.lastIndexOf(':') + 1);
 export const hostIdSchema = z
   .string()
   .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'host id must be lowercase letters, digits and "-"');
-const runIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'run id must be 1-64 letters, digits, "_" or "-"');
+const runIdSchema = z.string().regex(RUN_ID_PATTERN, 'run id must be 1-64 letters, digits, "_" or "-"');
 const containerIdSchema = z.string().regex(/^[a-f0-9]{12,64}$/, 'container id must be 12-64 hex digits');
 
 /**
@@ -208,12 +324,34 @@ export interface NetworkDestroyResult {
 /** What `network:exists` returns. */
 export type NetworkExistsResult = boolean;
 
-/** The result type of each job, by job name. */
+/** The result type of each job, by job name: what its processor returns, and what a waiter gets. */
 export interface JobResults {
-  rebuild: RebuildResult;
-  scan: ScanResult;
-  summary: RebuildallResult;
-  set: SetResult;
-  'network-destroy': NetworkDestroyResult;
-  'network-exists': NetworkExistsResult;
+  [JOB.rebuild]: RebuildResult;
+  [JOB.scan]: ScanResult;
+  [JOB.summary]: RebuildallResult;
+  [JOB.set]: SetResult;
+  [JOB.networkCreate]: NetworkFacts;
+  [JOB.networkDestroy]: NetworkDestroyResult;
+  [JOB.networkExists]: NetworkExistsResult;
+  /** null: no network of exactly that name */
+  [JOB.networkInfo]: NetworkFacts | null;
+  [JOB.networkList]: NetworkFacts[];
 }
+
+/** The payload of each job, by job name, as its schema gives it. */
+export interface JobData {
+  [JOB.rebuild]: RebuildJob;
+  [JOB.scan]: ScanJob;
+  [JOB.summary]: SummaryJob;
+  [JOB.set]: SetJob;
+  [JOB.networkCreate]: NetworkJob;
+  [JOB.networkDestroy]: NetworkJob;
+  [JOB.networkExists]: NetworkJob;
+  [JOB.networkInfo]: NetworkJob;
+  [JOB.networkList]: NetworkListJob;
+}
+
+/** The result of a job of name K (every job name has one: a missing entry above fails the type check here). */
+export type JobResult<K extends JobName> = JobResults[K];
+/** The payload of a job of name K. */
+export type JobPayload<K extends JobName> = JobData[K];

@@ -2,6 +2,7 @@
 // timestamps and the workers' logs), Redis commands and CPU, Docker calls, the CPU of each party, and the
 // CLI's memory while it waits. Its printed counts are checked.
 import path from 'node:path';
+import { jobId } from '../../src/jobs.js';
 import type { RebuildallResult } from '../../src/types.js';
 import { median } from '../stats.js';
 import { runRebuildall } from './fleetCli.js';
@@ -112,7 +113,7 @@ export async function measureRound(run: FleetRun, apps: number, hosts: string[],
     .filter((j) => j.timestamp >= cli.startedAt && j.data.hosts.length === hosts.length)
     .sort((a, b) => a.timestamp - b.timestamp)[0];
   const runId = String(job?.id ?? '');
-  const scans = await Promise.all(hosts.map((h) => queues.scanQueue(h).getJob(`${runId}.${h}`)));
+  const scans = await Promise.all(hosts.map((h) => queues.scanQueue(h).getJob(jobId.scan(runId, h))));
   const lastScan = Math.max(...scans.map((j) => j?.finishedOn ?? Number.NaN));
   const scanLines = (await logLines(run.workers, 'scanned host', cli.startedAt, endedAt)).filter(
     (l) => l.runId === runId,

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { APP_NAME_PATTERN, invalidAppName } from '../../src/appName.js';
 import { quoteInput } from '../../src/errors.js';
-import { describeZodError, hostIdSchema, networkNameSchema } from '../../src/jobs.js';
+import { describeZodError, hostIdSchema, networkNameSchema, QUEUE_NAME_PATTERN } from '../../src/jobs.js';
 
 /**
  * The zod schemas of the requests: path parameters, query strings and JSON bodies. Fastify checks every
@@ -103,15 +103,12 @@ export const renameBodySchema = z.strictObject({
 /** for routes that take no query parameters */
 export const noQuerySchema = z.strictObject({});
 
-/** Queue names as src/jobs.ts makes them. */
+/** Queue names as src/jobs.ts makes them (its QUEUE_NAME_PATTERN). */
 export const jobQuerySchema = z.strictObject({
   /** the job's queue; without it every known queue is looked in */
   queue: z
     .string({ error: 'expected a queue name' })
-    .regex(
-      /^((rebuild|scan|control)\.[a-z0-9][a-z0-9-]{0,62}|summary)$/,
-      'expected rebuild.<host>, scan.<host>, control.<host> or summary',
-    )
+    .regex(QUEUE_NAME_PATTERN, 'expected rebuild.<host>, scan.<host>, control.<host> or summary')
     .optional()
     .meta({
       description:

@@ -27,7 +27,7 @@ export function checkNetworkCreate(input: Pick<NetworkCreateInput, 'network' | '
 /** Creates an attachable bridge network labelled for Dokku, on the host's engine (its worker does). */
 export async function networkCreate(ctx: OperationContext, input: NetworkCreateInput): Promise<NetworkFacts> {
   checkNetworkCreate(input, ctx.hostInput);
-  return runNetworkJob<NetworkFacts>(ctx, {
+  return runNetworkJob(ctx, {
     name: JOB.networkCreate,
     host: input.host,
     data: (host) => networkJobSchema.parse({ host, network: input.network }),

@@ -23,7 +23,7 @@ export function checkNetworkDestroy(input: Pick<NetworkDestroyInput, 'network' |
 /** Removes the network of exactly this name from the host's engine (which refuses while containers are attached). */
 export async function networkDestroy(ctx: OperationContext, input: NetworkDestroyInput): Promise<NetworkDestroyResult> {
   checkNetworkDestroy(input, ctx.hostInput);
-  return runNetworkJob<NetworkDestroyResult>(ctx, {
+  return runNetworkJob(ctx, {
     name: JOB.networkDestroy,
     host: input.host,
     data: (host) => networkJobSchema.parse({ host, network: input.network, force: input.force }),

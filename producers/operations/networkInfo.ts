@@ -21,7 +21,7 @@ export async function findNetwork(ctx: OperationContext, input: NetworkInfoInput
   const network = input.network;
   requireNetworkName(network);
   checkNetworkName(network);
-  const facts = await runNetworkJob<NetworkFacts | null>(ctx, {
+  const facts = await runNetworkJob(ctx, {
     name: JOB.networkInfo,
     host: input.host,
     data: (host) => networkJobSchema.parse({ host, network }),

@@ -1,5 +1,11 @@
 import { DokkuError, JobFailedError, quoteInput } from '../../src/errors.js';
-import { describeZodError, networkNameSchema } from '../../src/jobs.js';
+import {
+  type ControlJobName,
+  describeZodError,
+  type JobData,
+  type JobResults,
+  networkNameSchema,
+} from '../../src/jobs.js';
 import { hostForCommand, runControl } from '../client.js';
 import type { OperationContext } from './context.js';
 
@@ -24,13 +30,13 @@ export function requireNetworkName(network: string | undefined): asserts network
   if (network === undefined || network === '') throw new DokkuError('No network name specified');
 }
 
-export interface NetworkJobRun {
+export interface NetworkJobRun<K extends ControlJobName> {
   /** the job name (`JOB.network…`) */
-  name: string;
+  name: K;
   /** the host named, if any */
   host: string | undefined;
   /** the payload, for the host chosen */
-  data: (host: string) => unknown;
+  data: (host: string) => JobData[K];
   timeoutMs: number;
   /**
    * Dokku's prefix for a refusal (`Unable to create network`): a job the worker failed (the engine refused, or the
@@ -41,15 +47,18 @@ export interface NetworkJobRun {
 }
 
 /** Runs one network:* job on its host's control queue and returns its result. */
-export async function runNetworkJob<T>(ctx: OperationContext, run: NetworkJobRun): Promise<T> {
+export async function runNetworkJob<K extends ControlJobName>(
+  ctx: OperationContext,
+  run: NetworkJobRun<K>,
+): Promise<JobResults[K]> {
   const queues = await ctx.queues();
   const host = await hostForCommand(queues, run.host, ctx.hostInput);
   try {
-    const { result } = await runControl<T>(queues, host, run.name, run.data(host), {
+    const { result } = await runControl(queues, host, run.name, run.data(host), {
       wait: true,
       timeoutMs: run.timeoutMs,
     });
-    return result as T;
+    return result as JobResults[K];
   } catch (err) {
     if (run.refusal !== undefined && err instanceof JobFailedError && err.reason !== undefined) {
       throw new DokkuError(`${run.refusal}: ${err.reason}`);

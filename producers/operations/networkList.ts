@@ -1,5 +1,4 @@
 import { JOB, type NetworkListJob, networkListJobSchema } from '../../src/jobs.js';
-import type { NetworkFacts } from '../../src/types.js';
 import { type DokkuNetwork, dokkuNetwork, sortNetworks } from '../format-networks.js';
 import { checkHost } from './checks.js';
 import type { OperationContext } from './context.js';
@@ -18,7 +17,7 @@ export interface NetworkListInput {
 /** Every network of the host's engine as Dokku lists it, by name. */
 export async function networkList(ctx: OperationContext, input: NetworkListInput): Promise<DokkuNetwork[]> {
   checkHost(input.host, ctx.hostInput);
-  const all = await runNetworkJob<NetworkFacts[]>(ctx, {
+  const all = await runNetworkJob(ctx, {
     name: JOB.networkList,
     host: input.host,
     data: (host): NetworkListJob => networkListJobSchema.parse({ host }),

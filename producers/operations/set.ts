@@ -2,14 +2,7 @@ import type { Config } from '../../src/config.js';
 import { appExists, isDeployed } from '../../src/dokku/dokkuState.js';
 import { readDokkuProperties, writePropertyFile } from '../../src/dokku/propertyFiles.js';
 import { AppDoesNotExistError, NoWorkerError } from '../../src/errors.js';
-import {
-  JOB,
-  type NetworkExistsResult,
-  networkJobSchema,
-  queueName,
-  type SetResult,
-  setJobSchema,
-} from '../../src/jobs.js';
+import { JOB, networkJobSchema, queueName, type SetResult, setJobSchema } from '../../src/jobs.js';
 import { GLOBAL_SCOPE, networksToCheck, type PropertyKey } from '../../src/properties/properties.js';
 import { attachConflict, OTHER_PHASE, validateProperty } from '../../src/properties/validateProperty.js';
 import type { NetqQueues } from '../../src/queue.js';
@@ -78,7 +71,7 @@ async function missingNetworksOn(q: NetqQueues, host: string, r: Request, timeou
   const warnings: string[] = [];
   for (const network of networksToCheck(r.key, r.value)) {
     const data = networkJobSchema.parse({ host, network });
-    const { result } = await runControl<NetworkExistsResult>(q, host, JOB.networkExists, data, {
+    const { result } = await runControl(q, host, JOB.networkExists, data, {
       wait: true,
       timeoutMs,
     });
@@ -150,7 +143,7 @@ export async function set(ctx: OperationContext, input: SetInput): Promise<SetOu
   const { host, warnings } = await storingHost(ctx, q, r, input);
   const data = setJobSchema.parse({ host, scope: r.scope, key: input.key, values: r.values, apply: true });
   const queue = queueName.control(host);
-  const { jobId, result } = await runControl<SetResult>(q, host, JOB.set, data, {
+  const { jobId, result } = await runControl(q, host, JOB.set, data, {
     wait: input.wait,
     timeoutMs: input.timeoutMs,
   });

@@ -13,7 +13,7 @@ import {
 } from '../../src/jobs.js';
 import type { NetworkFacts } from '../../src/types.js';
 import type { WorkerContext } from '../context.js';
-import type { ControlHandler } from '../control.js';
+import type { ControlHandlers } from '../control.js';
 import { parseJobData } from '../jobData.js';
 
 /** The label Dokku puts on the networks it creates; `network:list --managed` shows only these. */
@@ -147,7 +147,13 @@ async function list(ctx: WorkerContext, job: Job): Promise<NetworkFacts[]> {
 }
 
 /** network:create|destroy|exists|info|list handlers, by job name. */
-export const networkHandlers: Record<string, ControlHandler> = {
+export const networkHandlers: ControlHandlers<
+  | typeof JOB.networkCreate
+  | typeof JOB.networkDestroy
+  | typeof JOB.networkExists
+  | typeof JOB.networkInfo
+  | typeof JOB.networkList
+> = {
   [JOB.networkCreate]: create,
   [JOB.networkDestroy]: destroy,
   [JOB.networkExists]: exists,

@@ -8,7 +8,7 @@ import { GLOBAL_SCOPE, networksToCheck, type PropertyKey } from '../../src/prope
 import { attachConflict, OTHER_PHASE, validateProperty } from '../../src/properties/validateProperty.js';
 import { readProperties, writeProperty } from '../../src/store/propertyStore.js';
 import type { WorkerContext } from '../context.js';
-import type { ControlHandler } from '../control.js';
+import type { ControlHandlers } from '../control.js';
 import { parseJobData } from '../jobData.js';
 
 /**
@@ -71,4 +71,4 @@ async function store(ctx: WorkerContext, scope: string, key: PropertyKey, value:
 }
 
 /** network:set handler, by job name. */
-export const setHandlers: Record<string, ControlHandler> = { [JOB.set]: setProperty };
+export const setHandlers: ControlHandlers<typeof JOB.set> = { [JOB.set]: setProperty };
