@@ -2,6 +2,7 @@ import { isIPv6 } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
+import { HOST_ID_PATTERN } from './hostId.js';
 
 /**
  * The defaults that code outside this module also needs (a DockerodeEngine or a Sentinel client built without a
@@ -12,9 +13,7 @@ export const DEFAULTS = {
   redisSentinelName: 'mymaster',
 } as const;
 
-const hostId = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'expected lowercase letters, digits and "-", at most 63 characters');
+const hostId = z.string().regex(HOST_ID_PATTERN, 'expected lowercase letters, digits and "-", at most 63 characters');
 
 const int = (min: number, max: number, dflt: number) =>
   z

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { appNameSchema } from './appName.js';
+import { HOST_ID_SOURCE as HOST_ID, hostIdSchema } from './hostId.js';
 import type { NetworkFacts, RebuildallResult, RebuildResult } from './types.js';
 
 /**
@@ -42,9 +43,6 @@ export const JOB_QUEUE = {
 
 /** The jobs of a host's control queue (set-property and network:*), which need the host's Docker engine. */
 export type ControlJobName = { [K in JobName]: (typeof JOB_QUEUE)[K] extends 'control' ? K : never }[JobName];
-
-/** A host id (NETQ_HOST_ID) as it appears inside queue names and job ids. */
-const HOST_ID = '[a-z0-9][a-z0-9-]{0,62}';
 
 /** Queue names. Jobs that touch Docker go to their host's queues; the summary queue is shared. */
 export const queueName = {
@@ -186,9 +184,6 @@ function parseHostJobId(kind: Exclude<QueueKind, 'summary'>, id: string, host: s
 /** The job id in a BullMQ job key (`<prefix>:<queue>:<id>`), as getDependencies and failure maps give them. */
 export const jobIdOfKey = (key: string) => key.slice(key.lastIndexOf(':') + 1);
 
-export const hostIdSchema = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'host id must be lowercase letters, digits and "-"');
 const runIdSchema = z.string().regex(RUN_ID_PATTERN, 'run id must be 1-64 letters, digits, "_" or "-"');
 const containerIdSchema = z.string().regex(/^[a-f0-9]{12,64}$/, 'container id must be 12-64 hex digits');
 

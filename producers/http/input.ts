@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { APP_NAME_PATTERN, invalidAppName } from '../../src/appName.js';
 import { quoteInput } from '../../src/errors.js';
-import { describeZodError, hostIdSchema, networkNameSchema, QUEUE_NAME_PATTERN } from '../../src/jobs.js';
+import { hostIdSchema } from '../../src/hostId.js';
+import { describeZodError, networkNameSchema, QUEUE_NAME_PATTERN } from '../../src/jobs.js';
 
 /**
  * The zod schemas of the requests: path parameters, query strings and JSON bodies. Fastify checks every

@@ -1,6 +1,7 @@
 import { assertAppName } from '../../src/appName.js';
 import { BadInputError, quoteInput } from '../../src/errors.js';
-import { describeZodError, hostIdSchema } from '../../src/jobs.js';
+import { hostIdSchema } from '../../src/hostId.js';
+import { describeZodError } from '../../src/jobs.js';
 
 /** The input checks several operations share; each throws a BadInputError with one line naming the problem. */
 
