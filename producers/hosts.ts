@@ -1,4 +1,4 @@
-import { isLive, KNOWN_HOST_MS, LIVE_MS } from '../src/liveness.js';
+import { isLive, knownSince, liveSince } from '../src/liveness.js';
 import type { NetqQueues } from '../src/queue.js';
 import { appsByHost } from '../src/store/networkConfigStore.js';
 import type { WorkerHealth } from '../src/types.js';
@@ -18,14 +18,14 @@ export interface HostInfo {
 export async function listHosts(queues: NetqQueues): Promise<HostInfo[]> {
   const r = queues.redis;
   const now = await queues.redisNow(); // Redis's clock, as the heartbeats'
-  const flat = await r.zrangebyscore(queues.keys.hosts, now - KNOWN_HOST_MS, '+inf', 'WITHSCORES');
+  const flat = await r.zrangebyscore(queues.keys.hosts, knownSince(now), '+inf', 'WITHSCORES');
   const [apps, healthRaw] = await Promise.all([appsByHost(r, queues.keys), r.hgetall(queues.keys.workerHealth)]);
   const health = Object.values(healthRaw).map((h) => JSON.parse(h) as WorkerHealth);
   const out: HostInfo[] = [];
   for (let i = 0; i < flat.length; i += 2) {
     const host = flat[i] as string;
     const last = Number(flat[i + 1]);
-    const workers = await r.zcount(queues.keys.workers(host), `(${now - LIVE_MS}`, '+inf');
+    const workers = await r.zcount(queues.keys.workers(host), liveSince(now), '+inf');
     out.push({
       host,
       live: isLive(last, now),

@@ -2,7 +2,7 @@ import { FlowProducer, Queue, QueueEvents } from 'bullmq';
 import type { Config } from './config.js';
 import { parseQueueName, type QueueKind, queueName, type RebuildJob, type ScanJob, type SummaryJob } from './jobs.js';
 import { type NetqKeys, netqKeys } from './keys.js';
-import { LIVE_MS, REDIS_NOW_LUA } from './liveness.js';
+import { hostsWithin, KNOWN_HOST_MS, LIVE_MS, REDIS_NOW_LUA } from './liveness.js';
 import { createRedis, duplicateClient, type RedisClient, type RedisTarget } from './redis.js';
 import type { RebuildallResult, RebuildResult } from './types.js';
 
@@ -99,7 +99,7 @@ export class NetqQueues {
 
   private async openQueueEvents(name: string): Promise<QueueEvents> {
     // BullMQ's own key of the queue's event stream
-    const last = await this.redis.xrevrange(`${this.prefix}:${name}:events`, '+', '-', 'COUNT', 1);
+    const last = await this.redis.xrevrange(this.queue(name).keys.events as string, '+', '-', 'COUNT', 1);
     const lastEventId = last[0]?.[0] ?? '0-0';
     const conn = duplicateClient(this.redis);
     // without a listener ioredis prints "Unhandled error event" on every failed reconnect
@@ -132,15 +132,14 @@ export class NetqQueues {
     return Number(await this.redis.eval(`${REDIS_NOW_LUA}\nreturn now`, 1, this.keys.hosts));
   }
 
-  /** Hosts whose heartbeat is newer than maxAgeMs by Redis's clock (one script: TIME, then the zset). */
-  async liveHosts(maxAgeMs = LIVE_MS): Promise<string[]> {
-    const hosts = await this.redis.eval(
-      `${REDIS_NOW_LUA}\nreturn redis.call('ZRANGEBYSCORE', KEYS[1], now - tonumber(ARGV[1]), '+inf')`,
-      1,
-      this.keys.hosts,
-      String(maxAgeMs),
-    );
-    return hosts as string[];
+  /** The live hosts: their heartbeat is within LIVE_MS by Redis's clock (src/liveness.ts). */
+  liveHosts(): Promise<string[]> {
+    return hostsWithin(this.redis, this.keys.hosts, LIVE_MS);
+  }
+
+  /** The known hosts, live or not: their heartbeat is within KNOWN_HOST_MS by Redis's clock (src/liveness.ts). */
+  knownHosts(): Promise<string[]> {
+    return hostsWithin(this.redis, this.keys.hosts, KNOWN_HOST_MS);
   }
 
   close(): Promise<void> {

@@ -9,7 +9,7 @@ import {
   type ScanResult,
   scanJobSchema,
 } from '../src/jobs.js';
-import { KNOWN_HOST_MS, LIVE_MS } from '../src/liveness.js';
+import { isLive, KNOWN_HOST_MS, LIVE_MS, windowEnd, windowStart } from '../src/liveness.js';
 import type { Logger } from '../src/logger.js';
 import { type NetqQueues, WORKER_LOCKS } from '../src/queue.js';
 import type { RedisClient as Redis } from '../src/redis.js';
@@ -59,8 +59,11 @@ export class HostReaper {
     // heartbeats carry Redis's clock: judged by it, whatever this machine's clock says
     const now = await this.queues.redisNow();
     const keys = this.queues.keys;
-    await this.redis.zremrangebyscore(keys.hosts, '-inf', now - KNOWN_HOST_MS);
-    const gone = new Set(await this.redis.zrangebyscore(keys.hosts, now - KNOWN_HOST_MS, now - LIVE_MS));
+    // forgotten: silent for KNOWN_HOST_MS; gone: known, not live
+    await this.redis.zremrangebyscore(keys.hosts, '-inf', windowEnd(now, KNOWN_HOST_MS));
+    const gone = new Set(
+      await this.redis.zrangebyscore(keys.hosts, windowStart(now, KNOWN_HOST_MS), windowEnd(now, LIVE_MS)),
+    );
     gone.delete(this.config.hostId);
     for (const [host, r] of this.reaping) {
       if (!gone.has(host)) await this.release(host, r);
@@ -84,7 +87,7 @@ export class HostReaper {
   /** True while the host has no fresh heartbeat (by Redis's clock); checked per job, since the host may be back. */
   private async stillGone(host: string): Promise<boolean> {
     const [last, now] = await Promise.all([this.redis.zscore(this.queues.keys.hosts, host), this.queues.redisNow()]);
-    return last === null || now - Number(last) >= LIVE_MS;
+    return last === null || !isLive(Number(last), now);
   }
 
   /** Leaves a job to the host's own workers, which are back. */

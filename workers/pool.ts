@@ -8,7 +8,7 @@ import { FixedFactsCache } from '../src/docker/fixedFactsCache.js';
 import { enqueueRebuild, enqueueRebuildall } from '../src/enqueue.js';
 import { quoteInput } from '../src/errors.js';
 import { queueName } from '../src/jobs.js';
-import { HEARTBEAT_MS, LIVE_MS, REDIS_NOW_LUA } from '../src/liveness.js';
+import { HEARTBEAT_MS, LIVE_MS, REDIS_NOW_LUA, RETIRED_MS } from '../src/liveness.js';
 import type { Logger } from '../src/logger.js';
 import { NetqQueues, WORKER_LOCKS } from '../src/queue.js';
 import { createRedis } from '../src/redis.js';
@@ -25,17 +25,15 @@ import { summaryProcessor } from './summary.js';
 
 export type WorkerRole = 'rebuild' | 'scan' | 'summary' | 'control';
 const ALL_ROLES: WorkerRole[] = ['rebuild', 'scan', 'summary', 'control'];
-/** A worker-health entry whose heartbeat is older than this (its worker died without unregistering) is dropped. */
-const HEALTH_KEPT_MS = 3600_000;
 /** How often one of the workers sweeps the worker-health entries of gone workers. */
 const HEALTH_SWEEP_MS = 60_000;
 
 /**
- * One heartbeat, stamped with Redis's clock (TIME) so that no machine's clock decides liveness (src/queue.ts
- * LIVE_MS). KEYS: hosts, workers:<host>, worker-health, health-sweep. ARGV: host, workerId, the health JSON
+ * One heartbeat, stamped with Redis's clock (TIME) so that no machine's clock decides liveness
+ * (src/liveness.ts). KEYS: hosts, workers:<host>, worker-health, health-sweep. ARGV: host, workerId, the health JSON
  * without `at`, how long a worker stays in workers:<host>, how long a worker-health entry is kept, how often the
  * entries are swept. Returns Redis's now. Also drops the worker-health entries of workers gone for over
- * HEALTH_KEPT_MS (and unreadable ones), so the hash does not grow with every worker that was ever killed: once
+ * RETIRED_MS (and unreadable ones), so the hash does not grow with every worker that was ever killed: once
  * per HEALTH_SWEEP_MS over all workers (the beat that finds the sweep key gone), not at every beat, since a
  * sweep reads every entry and every worker beats (the cost would grow with the square of the workers).
  */
@@ -50,7 +48,7 @@ local stale = now - tonumber(ARGV[5])
 local all = redis.call('HGETALL', KEYS[3])
 for i = 1, #all, 2 do
   local ok, h = pcall(cjson.decode, all[i + 1])
-  if not ok or type(h) ~= 'table' or type(h.at) ~= 'number' or h.at < stale then
+  if not ok or type(h) ~= 'table' or type(h.at) ~= 'number' or h.at <= stale then
     redis.call('HDEL', KEYS[3], all[i])
   end
 end
@@ -138,7 +136,7 @@ export async function startWorkerPool(opts: PoolOptions): Promise<WorkerPool> {
       workerId,
       JSON.stringify(h),
       String(LIVE_MS),
-      String(HEALTH_KEPT_MS),
+      String(RETIRED_MS),
       String(HEALTH_SWEEP_MS),
     );
   };

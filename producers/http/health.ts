@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { coerceError } from '../../src/errors.js';
-import { LIVE_MS } from '../../src/liveness.js';
+import { isLive, LIVE_MS, RETIRED_MS, windowEnd, windowStart } from '../../src/liveness.js';
 import type { NetqQueues } from '../../src/queue.js';
 import type { WorkerHealth } from '../../src/types.js';
 import { withDeadline } from './liveQueues.js';
@@ -24,7 +24,7 @@ const workerHealthSchema = z.object({
 });
 
 /**
- * The entries of the `worker-health` hash whose heartbeat is newer than LIVE_MS by Redis's clock (`now`, read
+ * The entries of the `worker-health` hash of live workers (`isLive`) by Redis's clock (`now`, read
  * from Redis when not given); malformed ones are skipped.
  */
 export async function liveWorkerHealth(queues: NetqQueues, now?: number): Promise<WorkerHealth[]> {
@@ -38,7 +38,7 @@ export async function liveWorkerHealth(queues: NetqQueues, now?: number): Promis
       continue;
     }
     const r = workerHealthSchema.safeParse(parsed);
-    if (r.success && r.data.at > clock - LIVE_MS) live.push(r.data);
+    if (r.success && isLive(r.data.at, clock)) live.push(r.data);
   }
   return live.sort((a, b) => a.host.localeCompare(b.host) || a.workerId.localeCompare(b.workerId));
 }
@@ -51,9 +51,6 @@ export interface HealthReport {
   /** one line per thing that is down */
   problems: string[];
 }
-
-/** A host silent for longer than this is taken as retired, and no longer makes /healthz fail. */
-export const RETIRED_HOST_MS = 3600_000;
 
 /**
  * Healthy when Redis answers, the Docker event watcher of every live worker is connected, and no host
@@ -71,7 +68,13 @@ export async function checkHealth(queues: NetqQueues): Promise<HealthReport> {
     [workers, silent] = await withDeadline(
       Promise.all([
         liveWorkerHealth(queues, now),
-        queues.redis.zrangebyscore(queues.keys.hosts, now - RETIRED_HOST_MS, now - LIVE_MS, 'WITHSCORES'),
+        // silent, but not retired (RETIRED_MS, src/liveness.ts)
+        queues.redis.zrangebyscore(
+          queues.keys.hosts,
+          windowStart(now, RETIRED_MS),
+          windowEnd(now, LIVE_MS),
+          'WITHSCORES',
+        ),
       ]),
       REDIS_DEADLINE_MS,
       'reading worker health and hosts',

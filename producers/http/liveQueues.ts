@@ -1,13 +1,12 @@
 import { queueName } from '../../src/jobs.js';
-import { KNOWN_HOST_MS } from '../../src/liveness.js';
 import type { NetqQueues } from '../../src/queue.js';
 
 /**
  * Every netq queue: rebuild, scan and control of each known host (live or not: a backlog growing on a host
- * whose workers died is what one wants to see on /metrics and /ui; KNOWN_HOST_MS), and summary.
+ * whose workers died is what one wants to see on /metrics and /ui; `knownHosts`), and summary.
  */
 export async function knownQueueNames(queues: NetqQueues): Promise<string[]> {
-  const hosts = (await queues.liveHosts(KNOWN_HOST_MS)).sort();
+  const hosts = (await queues.knownHosts()).sort();
   return [queueName.summary, ...hosts.flatMap((h) => [queueName.rebuild(h), queueName.scan(h), queueName.control(h)])];
 }
 

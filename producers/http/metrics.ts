@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { changeHookStats } from '../../src/changeHook.js';
 import { parseQueueName } from '../../src/jobs.js';
-import { KNOWN_HOST_MS, LIVE_MS } from '../../src/liveness.js';
+import { LIVE_MS, liveSince } from '../../src/liveness.js';
 import type { Logger } from '../../src/logger.js';
 import type { NetqQueues } from '../../src/queue.js';
 import { duplicateClient, type RedisClient as Redis } from '../../src/redis.js';
@@ -71,7 +71,7 @@ export class NetqMetrics {
   });
   private readonly workersLive = new Gauge({
     name: 'netq_workers_live',
-    help: 'workers of each host with a heartbeat in the last 15 s',
+    help: `workers of each host with a heartbeat in the last ${LIVE_MS / 1000} s`,
     labelNames: ['host'],
     registers: [this.registry],
   });
@@ -109,9 +109,26 @@ export class NetqMetrics {
     );
   }
 
-  /** Adds QueueEvents for every netq queue not followed yet; returns the current queue names. */
+  /**
+   * Adds QueueEvents for every netq queue not followed yet, and closes those of queues no longer known (a host
+   * silent for KNOWN_HOST_MS), so that subscriptions and their connections do not grow over time; returns the
+   * current queue names. A forgotten host's counters keep their values, and go on if it comes back.
+   */
   async subscribe(): Promise<string[]> {
     const names = await knownQueueNames(this.queues);
+    const known = new Set(names);
+    const gone: { events: QueueEvents; connection: Redis }[] = [];
+    for (const [name, sub] of this.events) {
+      if (known.has(name)) continue;
+      this.events.delete(name);
+      gone.push(sub);
+    }
+    await Promise.all(
+      gone.map(async ({ events, connection }) => {
+        await events.close().catch((err: unknown) => this.logger.debug({ err }, 'closing queue events'));
+        connection.disconnect();
+      }),
+    );
     const added: QueueEvents[] = [];
     for (const name of names) {
       if (this.events.has(name) || this.closing) continue;
@@ -176,10 +193,10 @@ export class NetqMetrics {
     // heartbeats carry Redis's clock: judged by it, not this machine's
     const now = await this.queues.redisNow();
     // every known host, so that one whose workers all died shows netq_workers_live 0
-    const hosts = await this.queues.liveHosts(KNOWN_HOST_MS);
+    const hosts = await this.queues.knownHosts();
     const [health, workers, hooks] = await Promise.all([
       liveWorkerHealth(this.queues, now),
-      Promise.all(hosts.map((h) => this.queues.redis.zcount(this.queues.keys.workers(h), now - LIVE_MS, '+inf'))),
+      Promise.all(hosts.map((h) => this.queues.redis.zcount(this.queues.keys.workers(h), liveSince(now), '+inf'))),
       Promise.all(hosts.map((h) => changeHookStats(this.queues.redis, this.queues.keys, h, now))),
     ]);
     this.jobs.reset();
@@ -213,6 +230,11 @@ export class NetqMetrics {
       this.redisUp.set(0);
     }
     return this.registry.metrics();
+  }
+
+  /** The queues whose events are followed now. */
+  subscribedQueues(): string[] {
+    return [...this.events.keys()].sort();
   }
 
   close(): Promise<void> {
