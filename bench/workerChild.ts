@@ -6,6 +6,7 @@ import { closeSync, openSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { netqKeys } from '../src/keys.js';
 import type { NetqQueues } from '../src/queue.js';
 import { type BenchRun, REDIS_URL } from './benchRun.js';
 import { live } from './interrupt.js';
@@ -49,7 +50,7 @@ export async function startWorker(
     if (child.exitCode !== null) {
       throw new Error(`the worker exited with ${child.exitCode}: ${(await readFile(log, 'utf8')).slice(-2000)}`);
     }
-    const members = await run.redis.zrange(`{${run.netqPrefix}}:workers:local`, '0', '-1');
+    const members = await run.redis.zrange(netqKeys(`{${run.netqPrefix}}`).workers('local'), '0', '-1');
     if (members.some((m) => m.includes(`-${child.pid}-`))) return w;
     if (Date.now() > deadline) throw new Error('the worker did not register within 20 s');
     await sleep(50);

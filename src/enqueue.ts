@@ -35,12 +35,9 @@ const FORGET_PENDING = `if redis.call('get', KEYS[1]) == ARGV[1] then return red
 const PENDING_TTL_MS = 3_600_000;
 const MAX_WAIT_FACTOR = 4;
 
-/** The key that holds an app's not-yet-started rebuild on a host. */
-export const pendingKey = (queues: NetqQueues, host: string, app: string) => queues.keys.pending(`${host}.${app}`);
-
 /** Called by the per-app job when it starts work: later requests must make a new job. */
 export async function forgetPending(queues: NetqQueues, host: string, app: string, jobId: string): Promise<void> {
-  await queues.redis.eval(FORGET_PENDING, 1, pendingKey(queues, host, app), jobId);
+  await queues.redis.eval(FORGET_PENDING, 1, queues.keys.pending(host, app), jobId);
 }
 
 /**
@@ -60,14 +57,14 @@ export async function enqueueRebuild(
   opts: { delayMs?: number; canWait?: boolean } = {},
 ): Promise<Job<RebuildJob, RebuildResult>> {
   const data: RebuildJob = rebuildJobSchema.parse({ app, host });
-  const key = pendingKey(queues, host, app);
+  const key = queues.keys.pending(host, app);
   for (let tries = 0; ; tries++) {
     const [jobId, isNew, inBurst] = (await queues.redis.eval(
       PENDING_OR_NEW,
       3,
       key,
-      queues.keys.generation(`${host}.${app}`),
-      queues.keys.burst(`${host}.${app}`),
+      queues.keys.generation(host, app),
+      queues.keys.burst(host, app),
       jobIds.rebuildPrefix(host, app),
       String(PENDING_TTL_MS),
       String(opts.canWait ? 0 : (opts.delayMs ?? 0)),

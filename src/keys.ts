@@ -13,12 +13,12 @@ export function netqKeys(prefix: string) {
     workerHealth: `${prefix}:worker-health`,
     /** set for a minute by the heartbeat that swept the worker-health entries of gone workers */
     healthSweep: `${prefix}:health-sweep`,
-    /** the id of an app's rebuild job that has not started yet (requests merge into it) */
-    pending: (app: string) => `${prefix}:pending:${app}`,
-    /** set for a debounce window after each debounced rebuild request of an app (enqueue.ts: a burst) */
-    burst: (app: string) => `${prefix}:burst:${app}`,
-    /** counter that numbers an app's merged rebuild jobs */
-    generation: (app: string) => `${prefix}:generation:${app}`,
+    /** the id of an app's rebuild job on a host that has not started yet (requests merge into it) */
+    pending: (host: string, app: string) => `${prefix}:pending:${host}.${app}`,
+    /** set for a debounce window after each debounced rebuild request of an app on a host (enqueue.ts: a burst) */
+    burst: (host: string, app: string) => `${prefix}:burst:${host}.${app}`,
+    /** counter that numbers an app's merged rebuild jobs on a host (jobId.rebuild) */
+    generation: (host: string, app: string) => `${prefix}:generation:${host}.${app}`,
     /** per-app exclusion lock */
     appLock: (app: string) => `${prefix}:lock:${app}`,
     /** hash network -> JSON list of apps that netq attached to it (to detach what is no longer asked for) */

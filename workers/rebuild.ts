@@ -1,6 +1,6 @@
 import { DelayedError, type Job } from 'bullmq';
 import { HOOK_KILL_AFTER_MS, runChangeHook } from '../src/changeHook.js';
-import { enqueueRebuildLater, pendingKey } from '../src/enqueue.js';
+import { enqueueRebuildLater } from '../src/enqueue.js';
 import { JOB, type RebuildJob, rebuildJobSchema } from '../src/jobs.js';
 import { rebuildApp } from '../src/rebuildApp.js';
 import { appJobReads } from '../src/store/appJobStart.js';
@@ -34,7 +34,7 @@ export function rebuildProcessor(ctx: WorkerContext) {
       hook: ctx.config.onChange !== undefined,
     });
     // once the lock is taken this job reads Docker: a new request must make a new job (its pending marker goes)
-    const forget: KeyCommand = [DEL_IF_EQUAL, pendingKey(ctx.queues, data.host, data.app), String(job.id)];
+    const forget: KeyCommand = [DEL_IF_EQUAL, ctx.queues.keys.pending(data.host, data.app), String(job.id)];
     const replies = await lock.acquireWith([forget, ...reads.commands]);
     if (replies === undefined) {
       await job.moveToDelayed(Date.now() + LOCKED_RETRY_MS + Math.floor(Math.random() * LOCKED_RETRY_MS), token);
