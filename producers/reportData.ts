@@ -1,6 +1,7 @@
 import { constants } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { APP_NAME_PATTERN } from '../src/appName.js';
 import type { DokkuPaths } from '../src/config.js';
 import { appExists, propertyFolder } from '../src/dokku/dokkuState.js';
 import { readDokkuProperties } from '../src/dokku/propertyFiles.js';
@@ -135,19 +136,19 @@ export async function appReportData(
   return section;
 }
 
-/** Dokku's IsValidAppName and IsValidAppNameOld (plugins/common/common.go). */
-const APP_NAME = /^[a-z0-9][a-z0-9.-]*$/;
-const APP_NAME_OLD = /^[a-z0-9][a-z0-9._-]*$/;
+/** IsValidAppName's message (Dokku's plugins/common/common.go). */
 const INVALID_APP_NAME =
   'App name must begin with lowercase alphanumeric character, and may only contain lowercase alphanumerics, dots, and hyphens';
 
 /**
- * Dokku's VerifyAppName: a name valid under neither rule is refused with IsValidAppName's message (exit 1); in
- * Dokku mode an app without a folder does not exist (exit 20). Without Dokku, any valid name has a report.
+ * Dokku's VerifyAppName: a name valid under neither IsValidAppName nor IsValidAppNameOld (whose rule, a
+ * superset of the other, is APP_NAME_PATTERN, src/appName.ts) is refused with IsValidAppName's message
+ * (exit 1); in Dokku mode an app without a folder does not exist (exit 20). Without Dokku, any valid name has
+ * a report.
  */
 export async function verifyReportApp(src: ReportSource, app: string): Promise<void> {
   if (app === '') throw new DokkuError('Please specify an app to run the command on');
-  if (!APP_NAME.test(app) && !APP_NAME_OLD.test(app)) throw new DokkuError(INVALID_APP_NAME);
+  if (!APP_NAME_PATTERN.test(app)) throw new DokkuError(INVALID_APP_NAME);
   if (src.dokku && !(await appExists(src.dokku, app))) throw new AppDoesNotExistError(app);
 }
 

@@ -1,6 +1,7 @@
 import { constants } from 'node:fs';
 import { lstat, open, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { APP_NAME_PATTERN } from '../appName.js';
 import type { DokkuPaths } from '../config.js';
 import { BadInputError } from '../errors.js';
 
@@ -10,8 +11,6 @@ import { BadInputError } from '../errors.js';
  * dyno runs (`CONTAINER.<proc>.<n>`). Nothing here writes.
  */
 
-/** Dokku's legacy app-name rule (it still accepts apps named so): `^[a-z0-9][a-z0-9._-]*$`. */
-const DOKKU_APP = /^[a-z0-9][a-z0-9._-]*$/;
 const CONTAINER_FILE = /^CONTAINER\.([A-Za-z0-9_-]+)\.(\d+)$/;
 
 /** An app's folder under DOKKU_ROOT. */
@@ -40,7 +39,8 @@ export async function readFirstLine(file: string): Promise<string> {
  * refused (BadInputError): netq never reads or writes through one.
  */
 export async function appExists(d: DokkuPaths, app: string): Promise<boolean> {
-  if (!DOKKU_APP.test(app)) return false;
+  // Dokku's own rule, the legacy form included (src/appName.ts)
+  if (!APP_NAME_PATTERN.test(app)) return false;
   const dir = appFolder(d, app);
   const st = await lstat(dir).catch(() => undefined);
   if (st?.isSymbolicLink()) throw new BadInputError(`${dir} is not a folder (a symlink is refused)`);
@@ -51,7 +51,7 @@ export async function appExists(d: DokkuPaths, app: string): Promise<boolean> {
 export async function dokkuApps(d: DokkuPaths): Promise<string[]> {
   const entries = await readdir(d.root, { withFileTypes: true }).catch(() => []);
   return entries
-    .filter((e) => e.isDirectory() && DOKKU_APP.test(e.name))
+    .filter((e) => e.isDirectory() && APP_NAME_PATTERN.test(e.name))
     .map((e) => e.name)
     .sort();
 }
