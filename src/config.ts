@@ -9,6 +9,8 @@ import { HOST_ID_PATTERN } from './hostId.js';
  * Config, as tests and tools do); every other default is in the schema below. Nothing restates them elsewhere.
  */
 export const DEFAULTS = {
+  /** the Docker engine's socket when DOCKER_HOST is not set */
+  dockerSocket: '/var/run/docker.sock',
   dockerTimeoutMs: 15_000,
   redisSentinelName: 'mymaster',
 } as const;

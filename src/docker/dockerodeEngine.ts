@@ -20,7 +20,7 @@ import { replaceContainer } from './replaceContainer.js';
  */
 export function dockerOptions(dockerHost: string | undefined, timeout?: number): Docker.DockerOptions {
   const limit = timeout === undefined ? {} : { timeout };
-  if (!dockerHost) return { socketPath: '/var/run/docker.sock', ...limit };
+  if (!dockerHost) return { socketPath: DEFAULTS.dockerSocket, ...limit };
   if (dockerHost.startsWith('unix://')) return { socketPath: dockerHost.slice('unix://'.length), ...limit };
   const u = new URL(dockerHost);
   return { host: u.hostname, port: Number(u.port), protocol: 'http', ...limit };
