@@ -44,7 +44,9 @@ export async function ensureRedis(queues: NetqQueues, deadlineMs: number): Promi
     await Promise.race([
       queues.redis.ping().catch((err: Error) => {
         // an answer that refuses us (a wrong password, a Redis that wants TLS) is as final as no answer
-        throw new RedisUnreachableError(`Redis at ${where} refused the connection: ${err.message.split('\n')[0]}`);
+        throw new RedisUnreachableError(`Redis at ${where} refused the connection: ${err.message.split('\n')[0]}`, {
+          cause: err,
+        });
       }),
       new Promise((_, reject) =>
         setTimeout(

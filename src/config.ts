@@ -13,6 +13,8 @@ export const DEFAULTS = {
   dockerSocket: '/var/run/docker.sock',
   dockerTimeoutMs: 15_000,
   redisSentinelName: 'mymaster',
+  /** how long a command waits for its job's result, in seconds (the CLI's --timeout, the API's `timeout`) */
+  waitTimeoutS: 600,
 } as const;
 
 const hostId = z.string().regex(HOST_ID_PATTERN, 'expected lowercase letters, digits and "-", at most 63 characters');

@@ -46,6 +46,12 @@ export class ConfigError extends BadInputError {
 export class DockerUnreachableError extends NetqError {}
 
 /**
+ * The engine's state changed under netq between two calls (a network removed right after netq created it):
+ * transient, so retried.
+ */
+export class EngineStateChangedError extends NetqError {}
+
+/**
  * A container's own problem that the engine did not answer with an error status (a replacement that did not
  * keep running): the per-app job counts it as that container's failure, and does not retry for it.
  */

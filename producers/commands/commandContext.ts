@@ -1,5 +1,5 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import type { Config } from '../../src/config.js';
+import { type Config, DEFAULTS } from '../../src/config.js';
 import { NetqQueues } from '../../src/queue.js';
 import { ensureRedis } from '../client.js';
 import type { DokkuOutput } from '../dokkuOutput.js';
@@ -41,7 +41,9 @@ export function seconds(value: string): number {
 export const formatOption = () =>
   new Option('--format <format>', 'output format').choices(['text', 'json']).default('text');
 export const timeoutOption = () =>
-  new Option('--timeout <seconds>', 'how long to wait for the result').argParser(seconds).default(600);
+  new Option('--timeout <seconds>', 'how long to wait for the result')
+    .argParser(seconds)
+    .default(DEFAULTS.waitTimeoutS);
 
 export function print(text: string, out: NodeJS.WriteStream = process.stdout) {
   out.write(text.endsWith('\n') ? text : `${text}\n`);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { APP_NAME_PATTERN, invalidAppName } from '../../src/appName.js';
+import { DEFAULTS } from '../../src/config.js';
 import { quoteInput } from '../../src/errors.js';
 import { hostIdSchema } from '../../src/hostId.js';
 import { describeZodError, networkNameSchema, QUEUE_NAME_PATTERN } from '../../src/jobs.js';
@@ -10,8 +11,6 @@ import { describeZodError, networkNameSchema, QUEUE_NAME_PATTERN } from '../../s
  * nothing), validationError.ts words the first problem as one line naming the field, and the OpenAPI
  * document (/openapi.json) is generated from these same schemas.
  */
-
-const DEFAULT_TIMEOUT_S = 600;
 
 const boolish = z
   .union([z.boolean(), z.enum(['true', 'false', '1', '0'], { error: 'expected true or false' })], {
@@ -29,9 +28,9 @@ const seconds = z
 const waitField = boolish
   .optional()
   .meta({ description: 'false: only enqueue, and answer 202 with the job (default true)' });
-const timeoutField = seconds
-  .optional()
-  .meta({ description: 'how long to wait for the result, in seconds (default 600; at most 86400)' });
+const timeoutField = seconds.optional().meta({
+  description: `how long to wait for the result, in seconds (default ${DEFAULTS.waitTimeoutS}; at most 86400)`,
+});
 const hostField = hostIdSchema
   .optional()
   .meta({ description: "the Docker host (NETQ_HOST_ID of its workers), as the CLI's --host" });
@@ -130,7 +129,7 @@ export function waitOf(
 ): { wait: boolean; timeoutMs: number } {
   return {
     wait: body?.wait ?? query.wait ?? true,
-    timeoutMs: (body?.timeout ?? query.timeout ?? DEFAULT_TIMEOUT_S) * 1000,
+    timeoutMs: (body?.timeout ?? query.timeout ?? DEFAULTS.waitTimeoutS) * 1000,
   };
 }
 

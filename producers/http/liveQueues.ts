@@ -1,3 +1,4 @@
+import { RedisUnreachableError } from '../../src/errors.js';
 import { queueName } from '../../src/jobs.js';
 import type { NetqQueues } from '../../src/queue.js';
 
@@ -10,11 +11,14 @@ export async function knownQueueNames(queues: NetqQueues): Promise<string[]> {
   return [queueName.summary, ...hosts.flatMap((h) => [queueName.rebuild(h), queueName.scan(h), queueName.control(h)])];
 }
 
-/** Rejects when the promise takes longer than ms (Redis commands wait for a lost connection forever). */
+/**
+ * Rejects with a RedisUnreachableError when the promise takes longer than ms (Redis commands wait for a lost
+ * connection forever).
+ */
 export function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+    timer = setTimeout(() => reject(new RedisUnreachableError(`${what}: no answer within ${ms} ms`)), ms);
     timer.unref();
   });
   return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));

@@ -1,6 +1,6 @@
 import Docker from 'dockerode';
 import { DEFAULTS } from '../config.js';
-import { dockerStatus } from '../errors.js';
+import { dockerStatus, EngineStateChangedError } from '../errors.js';
 import { type ContainerFacts, LABEL_APP, LABEL_CONTAINER_TYPE, type NetworkFacts } from '../types.js';
 import { factsFromInspect, listedContainer, networkFacts } from './containerFacts.js';
 import { type DockerCall, dockerCaller } from './dockerCall.js';
@@ -113,7 +113,7 @@ export class DockerodeEngine implements DockerEngine {
       }),
     );
     const made = await this.inspectNetwork(name);
-    if (!made) throw new Error(`network ${name} vanished right after it was created`);
+    if (!made) throw new EngineStateChangedError(`network ${name} vanished right after it was created`);
     return made;
   }
 
