@@ -283,6 +283,8 @@ export const setJobSchema = z.strictObject({
   values: z.array(z.string().max(1024)).max(64),
   /** false: only store; true: queue a rebuild of the app (or of every app) so the change is applied */
   apply: z.boolean(),
+  /** an app's: the hosts whose rebuild applies it, one job each (default: `host` alone, which stores it) */
+  hosts: z.array(hostIdSchema).min(1).max(1000).optional(),
 });
 export type SetJob = z.infer<typeof setJobSchema>;
 
@@ -293,9 +295,11 @@ export interface SetResult {
   value: string;
   /** what was queued to apply it */
   applied: 'rebuild' | 'rebuildall' | 'none';
-  /** the queued job (for rebuildall: the run id) and its queue */
+  /** `rebuildall`: the queued run (its id) and its queue */
   jobId?: string;
   queue?: string;
+  /** `rebuild`: the app's rebuild on each host where it runs, in host order */
+  rebuilds?: { host: string; jobId: string; queue: string }[];
   /** what was stored but will not work as it is (a network that does not exist yet on the host) */
   warnings?: string[];
 }

@@ -1,8 +1,9 @@
 import { ExitError } from '../../src/errors.js';
+import type { SetResult } from '../../src/jobs.js';
 import { GLOBAL_SCOPE } from '../../src/properties/properties.js';
 import type { DokkuOutput } from '../dokkuOutput.js';
 import { exitCodeOf, formatRebuild, formatRebuildall } from '../format.js';
-import { type SetOutcome, set, setAnswer } from '../operations/set.js';
+import { type Applied, failuresOf, type SetOutcome, set, setAnswer } from '../operations/set.js';
 import {
   formatOption,
   print,
@@ -22,19 +23,29 @@ interface SetFlags extends WaitFlags {
 const setLine = (out: DokkuOutput, r: { key: string; value: string }) =>
   out.header(r.value === '' ? `Unsetting ${r.key}` : `Setting ${r.key} to ${r.value}`);
 
+/** What was queued to apply a set: `-----> Applying <key> to <app> [on <hosts>]: rebuild <job ids> queued`. */
+function queuedLine(stored: SetResult): string | undefined {
+  if (stored.applied === 'rebuildall') return `Applying ${stored.key} to every app: rebuildall ${stored.jobId} queued`;
+  const rebuilds = stored.rebuilds ?? [];
+  if (stored.applied === 'none' || rebuilds.length === 0) return undefined;
+  const on = rebuilds.length > 1 ? ` on ${rebuilds.map((j) => j.host).join(', ')}` : '';
+  return `Applying ${stored.key} to ${stored.scope}${on}: rebuild ${rebuilds.map((j) => j.jobId).join(', ')} queued`;
+}
+
+/** The applied rebuilds (one per host) or rebuildall, as `network:rebuild` and `network:rebuildall` print them. */
+const appliedText = (applied: Applied) =>
+  Array.isArray(applied) ? applied.map(formatRebuild).join('\n') : formatRebuildall(applied);
+
 /** The text output: Dokku's line, the warnings, what was queued to apply it, and the applied rebuild. */
 function printText(out: DokkuOutput, outcome: Exclude<SetOutcome, { state: 'queued' }>, apply: boolean): void {
   const stored = outcome.stored;
   setLine(out, stored);
   for (const w of stored.warnings ?? []) out.warn(w);
-  if (outcome.state === 'stored') {
-    if (apply) out.info1(`Nothing to apply: ${outcome.idle}`);
-  } else if (stored.applied !== 'none') {
-    const what = stored.scope === GLOBAL_SCOPE ? 'every app' : stored.scope;
-    out.info1(`Applying ${stored.key} to ${what}: ${stored.applied} ${stored.jobId} queued`);
-  }
+  const queued = outcome.state === 'stored' ? undefined : queuedLine(stored);
+  if (outcome.state === 'stored' && apply) out.info1(`Nothing to apply: ${outcome.idle}`);
+  if (queued) out.info1(queued);
   const applied = outcome.state === 'set' ? outcome.applied : undefined;
-  if (applied) out.lines('results' in applied ? formatRebuildall(applied) : formatRebuild(applied));
+  if (applied) out.lines(appliedText(applied));
 }
 
 /** `network:set <app>|--global <key> [<value>…]`: store a property as Dokku does, then (unless --no-apply) apply it. */
@@ -50,7 +61,7 @@ export const registerSet: RegisterCommand = (program, ctx) => {
     .option('--no-wait', 'only enqueue; print the job id')
     .option(
       '--host <host>',
-      'the host that checks the networks (default: where the app was last seen; with --global, every live host)',
+      'the one host that stores it and applies it (default: every live host where the app runs; with --global, every live host)',
     )
     .addOption(formatOption())
     .addOption(timeoutOption())
@@ -75,7 +86,8 @@ export const registerSet: RegisterCommand = (program, ctx) => {
       else printText(ctx.out, outcome, flags.apply);
       const applied = outcome.state === 'set' ? outcome.applied : undefined;
       if (applied) {
-        const code = exitCodeOf(applied.failed, 'hostFailures' in applied ? applied.hostFailures.length : 0);
+        const { failed, hostFailures } = failuresOf(applied);
+        const code = exitCodeOf(failed, hostFailures);
         if (code) throw new ExitError(code);
       }
     });

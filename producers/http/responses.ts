@@ -99,15 +99,23 @@ const setResultSchema = exactly<SetResult>()(
     key: z.string(),
     value: z.string().meta({ description: "the value stored; '' when cleared" }),
     applied: z.enum(['rebuild', 'rebuildall', 'none']),
-    jobId: z.string().optional(),
+    jobId: z.string().optional().meta({ description: 'applied rebuildall: its run id' }),
     queue: z.string().optional(),
+    rebuilds: z
+      .array(z.object({ host: z.string(), jobId: z.string(), queue: z.string() }))
+      .optional()
+      .meta({ description: "applied rebuild: the app's rebuild on each host where it runs" }),
     warnings: z.array(z.string()).optional(),
   }),
 );
-/** What a set stored, with the applied rebuild (or rebuildall) under `result`. */
+/** What a set stored, with the applied rebuild (of one host, or the sum of several) or rebuildall under `result`. */
 export const setAnswerSchema = setResultSchema
-  .extend({ result: z.union([rebuildResultSchema, rebuildallResultSchema]).optional() })
-  .meta({ description: 'what was stored, with the rebuild that applied it under `result`' });
+  .extend({ result: z.union([rebuildResultSchema, rebuildSumSchema, rebuildallResultSchema]).optional() })
+  .meta({
+    description:
+      'what was stored, with what applied it under `result`: the rebuild of one host, the sum of several ' +
+      'hosts with one result per host, or the rebuildall',
+  });
 
 /** `network:report --format json-by-app` of one app (or --global): Dokku's keys, with netq's drift. */
 export const reportSchema = z

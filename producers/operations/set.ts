@@ -8,13 +8,15 @@ import { attachConflict, OTHER_PHASE, validateProperty } from '../../src/propert
 import type { NetqQueues } from '../../src/queue.js';
 import { readProperties, writeProperty } from '../../src/store/propertyStore.js';
 import type { RebuildallResult, RebuildResult } from '../../src/types.js';
-import { hostForCommand, resolveHost, runControl, waitForJob } from '../client.js';
+import { resolveHosts, runControl, waitForJob } from '../client.js';
 import { checkApp, checkHost } from './checks.js';
 import type { OperationContext } from './context.js';
+import { rebuildAnswer } from './rebuild.js';
 
 /**
  * `network:set <app>|--global <key> [<value>…]` (PUT /v1/apps/:app/properties/:key, PUT
- * /v1/global/properties/:key): store a property as Dokku does, then (unless `apply` is false) apply it.
+ * /v1/global/properties/:key): store a property as Dokku does, then (unless `apply` is false) apply it. A
+ * property is stored once; an app's is applied on every live host where the app runs, a global one everywhere.
  */
 
 export interface SetInput {
@@ -25,7 +27,10 @@ export interface SetInput {
   values: string[];
   /** false: only store, as Dokku does (no worker needed); true: rebuild to apply it */
   apply: boolean;
-  /** the host whose worker stores it and checks its networks (default: where the app was last seen; global: every live host) */
+  /**
+   * the one host that stores it, checks its networks and applies it (default: an app's, every live host it was
+   * last seen on; global, every live host)
+   */
   host?: string;
   /** false: only enqueue the set job */
   wait: boolean;
@@ -38,8 +43,14 @@ export type SetOutcome =
   | { state: 'queued'; jobId: string; queue: string }
   /** stored here, without a worker; `idle` says why nothing was applied */
   | { state: 'stored'; stored: SetResult; idle: string }
-  /** stored by a worker of `queue`'s host, which queued a rebuild (or rebuildall) to apply it; `applied` is its result */
-  | { state: 'set'; jobId: string; queue: string; stored: SetResult; applied?: RebuildResult | RebuildallResult };
+  /**
+   * stored by a worker of `queue`'s host, which queued the app's rebuild on each of its hosts (or the rebuildall)
+   * to apply it; `applied` is their results, one per host (or the rebuildall's)
+   */
+  | { state: 'set'; jobId: string; queue: string; stored: SetResult; applied?: Applied };
+
+/** What applied a set, waited for: the app's rebuild on each host (in host order), or the rebuildall. */
+export type Applied = RebuildResult[] | RebuildallResult;
 
 interface Request {
   scope: string;
@@ -112,23 +123,44 @@ async function nothingToApply(config: Config, q: NetqQueues, r: Request): Promis
 }
 
 /**
- * The host whose worker stores the property, with the warnings of the other hosts. A global property applies on
- * every host: unless one is named, the first live host stores it (checking its own engine) and queues the
- * rebuildall, and the others are asked whether they have its networks.
+ * The hosts an app's property applies on: the live hosts it was last seen on, else (seen nowhere yet) every live
+ * host, as `network:rebuild` looks for it. Seen only on hosts that no worker serves now: the first, whose
+ * worker the set waits for (the others rebuild their whole host when their worker starts).
  */
-async function storingHost(
-  ctx: OperationContext,
+async function appHosts(q: NetqQueues, app: string): Promise<string[]> {
+  const hosts = await resolveHosts(q, app);
+  const live = new Set(await q.liveHosts());
+  const running = hosts.filter((h) => live.has(h));
+  return running.length ? running : hosts.slice(0, 1);
+}
+
+/**
+ * Where a set goes: the host whose worker stores the property (checking its own engine) and queues what applies
+ * it, the app's hosts to rebuild, and the warnings of the other hosts (asked whether they have its networks).
+ * The property is stored once: an app's by the first of its hosts, which queues a rebuild on each; a global one
+ * by the first live host, which queues the rebuildall. A host named is the only one.
+ */
+async function setHosts(
   q: NetqQueues,
   r: Request,
   input: SetInput,
-): Promise<{ host: string; warnings: string[] }> {
-  if (!isGlobal(input)) return { host: await resolveHost(q, r.scope, input.host, ctx.hostInput), warnings: [] };
-  if (input.host !== undefined) return { host: await hostForCommand(q, input.host, ctx.hostInput), warnings: [] };
-  const [first, ...others] = (await q.liveHosts()).sort();
+): Promise<{ host: string; hosts?: string[]; warnings: string[] }> {
+  if (input.host !== undefined) return { host: input.host, warnings: [] };
+  const hosts = isGlobal(input) ? (await q.liveHosts()).sort() : await appHosts(q, r.scope);
+  const [first, ...others] = hosts;
   if (first === undefined) throw new NoWorkerError('no netq worker is running: start one with `netq worker`');
   const warnings: string[] = [];
   for (const other of others) warnings.push(...(await missingNetworksOn(q, other, r, input.timeoutMs)));
-  return { host: first, warnings };
+  return { host: first, ...(isGlobal(input) ? {} : { hosts }), warnings };
+}
+
+/** Waits for what the worker queued to apply a set: the app's rebuild on each host, or the rebuildall. */
+async function waitApplied(q: NetqQueues, result: SetResult, timeoutMs: number): Promise<Applied | undefined> {
+  if (result.rebuilds) {
+    return Promise.all(result.rebuilds.map((j) => waitForJob<RebuildResult>(q, j.queue, j.jobId, timeoutMs)));
+  }
+  if (result.jobId && result.queue) return waitForJob<RebuildallResult>(q, result.queue, result.jobId, timeoutMs);
+  return undefined;
 }
 
 /** Stores a property of an app or `--global`, then applies it (a rebuild, or a rebuildall) unless told not to. */
@@ -140,8 +172,15 @@ export async function set(ctx: OperationContext, input: SetInput): Promise<SetOu
     await storeHere(ctx.config, q, r);
     return { state: 'stored', stored: { scope: r.scope, key: r.key, value: r.value, applied: 'none' }, idle };
   }
-  const { host, warnings } = await storingHost(ctx, q, r, input);
-  const data = setJobSchema.parse({ host, scope: r.scope, key: input.key, values: r.values, apply: true });
+  const { host, hosts, warnings } = await setHosts(q, r, input);
+  const data = setJobSchema.parse({
+    host,
+    scope: r.scope,
+    key: input.key,
+    values: r.values,
+    apply: true,
+    ...(hosts ? { hosts } : {}),
+  });
   const queue = queueName.control(host);
   const { jobId, result } = await runControl(q, host, JOB.set, data, {
     wait: input.wait,
@@ -149,13 +188,23 @@ export async function set(ctx: OperationContext, input: SetInput): Promise<SetOu
   });
   if (!result) return { state: 'queued', jobId, queue };
   const stored = { ...result, warnings: [...(result.warnings ?? []), ...warnings] };
-  if (!result.jobId || !result.queue) return { state: 'set', jobId, queue, stored };
-  const applied = await waitForJob<RebuildResult | RebuildallResult>(q, result.queue, result.jobId, input.timeoutMs);
-  return { state: 'set', jobId, queue, stored, applied };
+  const applied = await waitApplied(q, result, input.timeoutMs);
+  return { state: 'set', jobId, queue, stored, ...(applied ? { applied } : {}) };
 }
 
-/** The answer to a set (CLI `--format json`, HTTP): what was stored, with the applied rebuild under `result`. */
+/** The failed containers and the hosts a rebuildall could not scan, of what applied a set. */
+export function failuresOf(applied: Applied): { failed: number; hostFailures: number } {
+  if (Array.isArray(applied)) return { failed: applied.reduce((n, r) => n + r.failed, 0), hostFailures: 0 };
+  return { failed: applied.failed, hostFailures: applied.hostFailures.length };
+}
+
+/**
+ * The answer to a set (CLI `--format json`, HTTP): what was stored, with what applied it under `result` (one
+ * host's rebuild as it is, several hosts' summed with one result per host, as `network:rebuild`'s).
+ */
 export function setAnswer(outcome: Exclude<SetOutcome, { state: 'queued' }>) {
   const applied = outcome.state === 'set' ? outcome.applied : undefined;
-  return { ...outcome.stored, ...(applied ? { result: applied } : {}) };
+  if (!applied) return { ...outcome.stored };
+  const result = Array.isArray(applied) ? rebuildAnswer(outcome.stored.scope, applied) : applied;
+  return { ...outcome.stored, result };
 }

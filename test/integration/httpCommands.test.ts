@@ -14,6 +14,7 @@ import {
   createAppContainer,
   createTestNetwork,
   openPools,
+  RUN_LABEL,
   runCli,
   runId,
   scopeLabel,
@@ -358,15 +359,79 @@ describe('netq serve: the commands across two hosts', () => {
     expect(one.status).toBe(200);
     expect(one.json).toMatchObject({ app, host: 'h2', containers: 1, configured: 1 });
     expect(one.headers['netq-queue']).toBe('rebuild.h2');
+  });
 
-    // a set of the app must name its host, as the CLI's must; the answer says how, in HTTP's words
-    const ambiguous = await call(s, 'PUT', `/v1/apps/${app}/properties/tld`, { body: { values: ['both.test'] } });
-    expect(ambiguous.status).toBe(400);
-    expect(ambiguous.json.error).toBe(`app ${app} runs on h2, local: name one with "host" (query or body)`);
-    const named = await call(s, 'PUT', `/v1/apps/${app}/properties/tld?host=h2`, { body: { values: ['both.test'] } });
+  it('sets a property of an app on two hosts once and applies it on both, over HTTP and the CLI', async () => {
+    const e = env();
+    await twoHosts(e);
+    const s = await serve(e);
+    const app = appName('both');
+    const here = await createAppContainer({ app });
+    const there = await createAppContainer({ app, engine: h2.docker });
+    const net = `netq-t${runId}-both`;
+    await createTestNetwork(net);
+    await h2.docker.createNetwork({ Name: net, Driver: 'bridge', Attachable: true, Labels: { [RUN_LABEL]: runId } });
+    // both hosts have seen the app
+    expect((await call(s, 'POST', `/v1/apps/${app}/rebuild`)).json.results).toHaveLength(2);
+    /** The aliases of the app's container on the network, on each engine. */
+    const aliases = async () => {
+      const [l, r] = await Promise.all([here.inspect(), there.inspect()]);
+      return { local: l.NetworkSettings.Networks[net]?.Aliases, h2: r.NetworkSettings.Networks[net]?.Aliases };
+    };
+
+    // HTTP: no host named: stored once, a rebuild on each host, one result per host
+    const set = await call(s, 'PUT', `/v1/apps/${app}/properties/attach-post-deploy`, { body: { values: [net] } });
+    expect(set.status).toBe(200);
+    expect(set.json).toMatchObject({ scope: app, key: 'attach-post-deploy', value: net, applied: 'rebuild' });
+    expect(set.json.warnings).toEqual([]);
+    expect(set.json.rebuilds).toEqual([
+      { host: 'h2', jobId: expect.any(String), queue: 'rebuild.h2' },
+      { host: 'local', jobId: expect.any(String), queue: 'rebuild.local' },
+    ]);
+    expect(set.json.result).toMatchObject({ app, containers: 2, configured: 2, failed: 0 });
+    expect(set.json.result.results.map((r: { host: string }) => r.host)).toEqual(['h2', 'local']);
+    for (const { jobId, queue } of set.json.rebuilds) {
+      expect((await call(s, 'GET', `/v1/jobs/${jobId}?queue=${queue}`)).json).toMatchObject({ state: 'completed' });
+    }
+    expect(await aliases()).toEqual({
+      local: expect.arrayContaining([`${app}.web`]),
+      h2: expect.arrayContaining([`${app}.web`]),
+    });
+
+    // the CLI: the same, in its words and its JSON
+    const cli = await runCli(['network:set', app, 'tld', 'both.test', '--format', 'json'], e);
+    expect(cli.stderr).toBe('');
+    expect(cli.code).toBe(0);
+    const out = JSON.parse(cli.stdout);
+    expect(out).toMatchObject({ scope: app, key: 'tld', value: 'both.test', applied: 'rebuild' });
+    expect(out.rebuilds.map((j: { host: string }) => j.host)).toEqual(['h2', 'local']);
+    expect(out.result.results.map((r: { host: string; configured: number }) => [r.host, r.configured])).toEqual([
+      ['h2', 1],
+      ['local', 1],
+    ]);
+    expect(await aliases()).toEqual({
+      local: expect.arrayContaining([`${app}.web.both.test`]),
+      h2: expect.arrayContaining([`${app}.web.both.test`]),
+    });
+    const text = await runCli(['network:set', app, 'tld', 'text.test'], e);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(
+      new RegExp(`-----> Applying tld to ${app} on h2, local: rebuild \\S+\\.h2\\.\\S+, \\S+\\.local\\.\\S+ queued`),
+    );
+    // stored once, for the app
+    expect((await call(s, 'GET', `/v1/apps/${app}/report`)).json).toMatchObject({ 'network-tld': 'text.test' });
+
+    // a host named narrows it to that host
+    const named = await call(s, 'PUT', `/v1/apps/${app}/properties/tld?host=h2`, { body: { values: ['h2.test'] } });
     expect(named.status).toBe(200);
-    expect(named.json).toMatchObject({ scope: app, value: 'both.test', applied: 'rebuild' });
+    expect(named.json.rebuilds).toEqual([{ host: 'h2', jobId: expect.any(String), queue: 'rebuild.h2' }]);
     expect(named.json.result).toMatchObject({ app, host: 'h2', configured: 1 });
+    const after = await aliases();
+    expect(after.h2).toEqual(expect.arrayContaining([`${app}.web.h2.test`]));
+    expect(after.local).not.toEqual(expect.arrayContaining([`${app}.web.h2.test`]));
+    const cliNamed = await runCli(['network:set', app, 'tld', 'local.test', '--host', 'local', '--format', 'json'], e);
+    expect(cliNamed.code).toBe(0);
+    expect(JSON.parse(cliNamed.stdout).result).toMatchObject({ app, host: 'local', configured: 1 });
   });
 
   it('sets a global property across the fleet, checking its networks on every live host', async () => {

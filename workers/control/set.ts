@@ -13,10 +13,13 @@ import { parseJobData } from '../jobData.js';
 
 /**
  * network:set, as the authority: the same checks as the producer, plus those that need state
- * (a network in both attach phases, a network missing on this host), then store and maybe apply.
+ * (a network in both attach phases, a network missing on this host), then store and maybe apply. A property is
+ * stored once, whatever the number of hosts: an app's is applied by a rebuild on each host of the job's `hosts`
+ * (queued here, after the store, so that none reads the old value), a global one by a rebuildall.
  */
 async function setProperty(ctx: WorkerContext, job: Job): Promise<SetResult> {
-  const { scope, key: rawKey, values, apply, host } = parseJobData(job, JOB.set, setJobSchema, ctx.config.hostId);
+  const data = parseJobData(job, JOB.set, setJobSchema, ctx.config.hostId);
+  const { scope, key: rawKey, values, apply, host } = data;
   const isGlobal = scope === GLOBAL_SCOPE;
   const { key, value } = validateProperty(isGlobal ? 'global' : 'app', rawKey, values);
   const dokku = ctx.config.dokku;
@@ -32,8 +35,14 @@ async function setProperty(ctx: WorkerContext, job: Job): Promise<SetResult> {
     const run = await enqueueRebuildall(ctx.queues, (await ctx.queues.liveHosts()).sort());
     return { scope, key, value, applied: 'rebuildall', jobId: String(run.id), queue: queueName.summary, ...w };
   }
-  const rebuild = await enqueueRebuild(ctx.queues, scope, host);
-  return { scope, key, value, applied: 'rebuild', jobId: String(rebuild.id), queue: queueName.rebuild(host), ...w };
+  const rebuilds = await Promise.all(
+    (data.hosts ?? [host]).map(async (on) => ({
+      host: on,
+      jobId: String((await enqueueRebuild(ctx.queues, scope, on)).id),
+      queue: queueName.rebuild(on),
+    })),
+  );
+  return { scope, key, value, applied: 'rebuild', rebuilds, ...w };
 }
 
 /** A network may be attached in one phase only: refused when the other phase (of the scope, else global) has it. */

@@ -32,7 +32,9 @@ export function registerSetRoutes(api: Api, ops: OperationContext): void {
         tags: ['network:set'],
         operationId: 'setAppProperty',
         summary: 'set or clear a network property of an app',
-        description,
+        description:
+          `${description} The property is stored once and applied on every live host where the app runs (or ` +
+          "on `host` alone): `result` is one host's rebuild, or several hosts' sum with one result per host.",
         params: appKeyParams,
         querystring: hostWaitSchema,
         body: setBodySchema,
