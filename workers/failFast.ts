@@ -4,7 +4,8 @@ import { BadInputError } from '../src/errors.js';
 /**
  * Bad input does not get better by retrying: a BadInputError thrown anywhere in a processor (a payload
  * the worker refuses, a symlinked app folder under NETQ_DOKKU_ROOT) fails its job at once, with the same
- * message, through BullMQ's UnrecoverableError. Every queue of the pool goes through this.
+ * message, through BullMQ's UnrecoverableError (which keeps the BadInputError as its cause). Every queue of
+ * the pool goes through this.
  */
 export function failFastOnBadInput<D, R>(
   processor: (job: Job<D, R>, token?: string) => Promise<R>,
@@ -13,7 +14,12 @@ export function failFastOnBadInput<D, R>(
     try {
       return await processor(job, token);
     } catch (err) {
-      if (err instanceof BadInputError) throw new UnrecoverableError(err.message);
+      if (err instanceof BadInputError) {
+        // BullMQ's UnrecoverableError takes no options: the cause is set on it
+        const unrecoverable = new UnrecoverableError(err.message);
+        unrecoverable.cause = err;
+        throw unrecoverable;
+      }
       throw err;
     }
   };

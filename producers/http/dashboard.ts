@@ -44,7 +44,7 @@ export async function registerDashboard(
       // after the auth hook of the root: only an authorised request refreshes the list
       scope.addHook('onRequest', async (request) => {
         await refresh().catch((err: unknown) =>
-          request.log.warn({ err: coerceError(err).message }, 'dashboard: queue list not refreshed'),
+          request.log.warn({ err: coerceError(err) }, 'dashboard: queue list not refreshed'),
         );
       });
       await scope.register(serverAdapter.registerPlugin());

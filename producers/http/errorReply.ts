@@ -36,7 +36,7 @@ export function errorReply(raw: unknown, request: FastifyRequest, reply: Fastify
     request.log.error({ err }, 'request failed');
     return reply.code(500).send({ error: 'internal error (logged by netq serve)' });
   }
-  request.log.info({ status, err: err.message }, 'request refused');
+  request.log.info({ status, err }, 'request refused');
   const message =
     status === 415
       ? `content type ${quoteInput(request.headers['content-type'] ?? '')} is not supported: send application/json`
