@@ -14,7 +14,7 @@ import { BENCH_LABEL_KEY, type BenchApp } from './containers.js';
 import type { QueueFloor } from './floor.js';
 import type { BenchOptions } from './options.js';
 import { snapshotBuild } from './snapshotBuild.js';
-import type { WorkerChild } from './workerChild.js';
+import type { WorkerChild } from './workerProcess.js';
 
 export const ROOT = path.resolve(import.meta.dirname, '..');
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';

@@ -1,7 +1,5 @@
 import { FlowProducer, type Job, Queue, QueueEvents, WaitingChildrenError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import type { BenchRun } from './benchRun.js';
-import { interruptible, live } from './interrupt.js';
 
 /**
  * Contender D: the queue floor. netq's rebuildall tree (summary ← scan ← one rebuild child per app, the
@@ -138,15 +136,4 @@ export class QueueFloor {
     this.eventsConn.disconnect();
     this.redis.disconnect();
   }
-}
-
-/** One round of contender D on the run's first n apps, its summary checked. */
-export async function runFloor(run: BenchRun, n: number): Promise<{ ms: number }> {
-  live();
-  if (!run.floor) throw new Error('the queue floor is not started');
-  const { ms: took, summary } = await interruptible(run.floor.run(run.apps.slice(0, n).map((a) => a.app)));
-  if (summary.apps !== n || summary.containers !== n * 2 || summary.failed !== 0) {
-    run.problem(`queue floor: ${JSON.stringify(summary)} (want ${n} apps)`);
-  }
-  return { ms: took };
 }

@@ -3,7 +3,7 @@ import { compareRoots, staleNetqFiles } from './appFiles.js';
 import { type BenchRun, say } from './benchRun.js';
 import { CONTENDERS, type Contender } from './contenders.js';
 import { runDokkuWay } from './dokkuWay.js';
-import { runFloor } from './floor.js';
+import { runFloor } from './floorRound.js';
 import { ms } from './format.js';
 import { growApps } from './growApps.js';
 import { type NetqRound, runNetq } from './netqRebuildall.js';

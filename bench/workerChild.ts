@@ -1,7 +1,7 @@
 // The netq worker the bench measures: a child process run from the copy of netq's build, in Dokku mode, on
 // the run's prefix and label, logging to a file in the temp dir. Started per size (and per ablation variant),
 // waited on until its own start-up work is done, and stopped as a user would stop it.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -10,12 +10,9 @@ import { netqKeys } from '../src/keys.js';
 import type { NetqQueues } from '../src/queue.js';
 import { type BenchRun, REDIS_URL } from './benchRun.js';
 import { live } from './interrupt.js';
+import type { WorkerChild } from './workerProcess.js';
 
-export interface WorkerChild {
-  child: ChildProcess;
-  pid: number;
-  log: string;
-}
+export type { WorkerChild } from './workerProcess.js';
 
 /** Starts a worker and waits until it has registered (20 s at most); it becomes the run's worker. */
 export async function startWorker(

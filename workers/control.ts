@@ -1,14 +1,8 @@
 import { type Job, UnrecoverableError } from 'bullmq';
 import type { ControlJobName, JobResults } from '../src/jobs.js';
-import type { WorkerContext } from './context.js';
+import type { ControlHandlers, WorkerContext } from './context.js';
 import { networkHandlers } from './control/networks.js';
 import { setHandlers } from './control/set.js';
-
-/** A handler of one control job name: parses its own payload and returns the job's result (src/jobs.ts). */
-export type ControlHandler<K extends ControlJobName> = (ctx: WorkerContext, job: Job) => Promise<JobResults[K]>;
-
-/** The handlers of some control job names, by name. */
-export type ControlHandlers<K extends ControlJobName> = { [N in K]: ControlHandler<N> };
 
 /** A handler for every control job name: one missing fails the type check. */
 const HANDLERS: ControlHandlers<ControlJobName> = { ...setHandlers, ...networkHandlers };

@@ -12,8 +12,7 @@ import {
   networkListJobSchema,
 } from '../../src/jobs.js';
 import type { NetworkFacts } from '../../src/types.js';
-import type { WorkerContext } from '../context.js';
-import type { ControlHandlers } from '../control.js';
+import type { ControlHandlers, WorkerContext } from '../context.js';
 import { parseJobData } from '../jobData.js';
 
 /** The label Dokku puts on the networks it creates; `network:list --managed` shows only these. */

@@ -7,8 +7,7 @@ import { JOB, queueName, type SetResult, setJobSchema } from '../../src/jobs.js'
 import { GLOBAL_SCOPE, networksToCheck, type PropertyKey } from '../../src/properties/properties.js';
 import { attachConflict, OTHER_PHASE, validateProperty } from '../../src/properties/validateProperty.js';
 import { readProperties, writeProperty } from '../../src/store/propertyStore.js';
-import type { WorkerContext } from '../context.js';
-import type { ControlHandlers } from '../control.js';
+import type { ControlHandlers, WorkerContext } from '../context.js';
 import { parseJobData } from '../jobData.js';
 
 /**
