@@ -8,7 +8,7 @@ import { FixedFactsCache } from '../src/docker/fixedFactsCache.js';
 import { enqueueRebuild, enqueueRebuildall } from '../src/enqueue.js';
 import { quoteInput } from '../src/errors.js';
 import { queueName } from '../src/jobs.js';
-import { HEARTBEAT_MS, LIVE_MS, REDIS_NOW_LUA, RETIRED_MS } from '../src/liveness.js';
+import { HEARTBEAT_MS, LIVE_MS, REDIS_NOW_LUA, RETIRED_MS, windowStartLua } from '../src/liveness.js';
 import type { Logger } from '../src/logger.js';
 import { NetqQueues, WORKER_LOCKS } from '../src/queue.js';
 import { createRedis } from '../src/redis.js';
@@ -53,6 +53,16 @@ for i = 1, #all, 2 do
   end
 end
 return now`;
+
+/**
+ * A start that failed after its first heartbeat: the host's entry goes back to what it was before (ARGV[2], ''
+ * when it had none) unless another live worker serves the host, so a host with no worker is not taken as live
+ * for LIVE_MS. KEYS: hosts, workers:<host>. ARGV: host, its entry's score before the start, LIVE_MS.
+ */
+const RESTORE_HOST_LUA = `${REDIS_NOW_LUA}
+if redis.call('ZCOUNT', KEYS[2], ${windowStartLua('tonumber(ARGV[3])')}, '+inf') > 0 then return 0 end
+if ARGV[2] == '' then redis.call('ZREM', KEYS[1], ARGV[1]) else redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1]) end
+return 1`;
 
 export interface PoolOptions {
   config: Config;
@@ -140,16 +150,42 @@ export async function startWorkerPool(opts: PoolOptions): Promise<WorkerPool> {
       String(HEALTH_SWEEP_MS),
     );
   };
+  /** Drops this worker's entries (workers:<host>, worker-health): close() and a failed start both do. */
+  const unregister = async () => {
+    await redis
+      .multi()
+      .zrem(keys.workers(config.hostId), workerId)
+      .hdel(keys.workerHealth, workerId)
+      .exec()
+      .catch(() => {});
+  };
+  let hostBefore: string | null | undefined;
   try {
     await Promise.all(workers.map((w) => w.waitUntilReady()));
     // the queues' settings (their event streams' length, src/queue.ts) written before any job is taken: a
     // rebuildall's flow reads them, and would set BullMQ's defaults where it finds none
     await Promise.all(workers.map((w) => queues.queue(w.name).getVersion()));
+    hostBefore = await redis.zscore(keys.hosts, config.hostId);
     await beat();
     if (roles.includes('rebuild')) await settleHalfDoneReplacements(ctx);
   } catch (err) {
-    // a start that fails half-way leaves nothing behind: the workers already started would go on taking jobs
+    // a start that fails half-way leaves nothing behind: the workers already started would go on taking jobs,
+    // and the heartbeat's entries would show a worker (and a host) that serves nothing
     await Promise.allSettled(workers.map((w) => w.close(true)));
+    if (hostBefore !== undefined) {
+      await unregister();
+      await redis
+        .eval(
+          RESTORE_HOST_LUA,
+          2,
+          keys.hosts,
+          keys.workers(config.hostId),
+          config.hostId,
+          hostBefore ?? '',
+          String(LIVE_MS),
+        )
+        .catch((e: unknown) => logger.warn({ err: e }, 'failed start: host entry not restored'));
+    }
     await queues.close();
     throw err;
   }
@@ -180,12 +216,7 @@ export async function startWorkerPool(opts: PoolOptions): Promise<WorkerPool> {
       if (force) logger.warn({ graceMs: config.shutdownGraceMs }, 'grace period over: handing active jobs back');
       const results = await Promise.allSettled(workers.map((w) => w.close(force)));
       for (const r of results) if (r.status === 'rejected') logger.warn({ err: r.reason }, 'worker close failed');
-      await redis
-        .multi()
-        .zrem(keys.workers(config.hostId), workerId)
-        .hdel(keys.workerHealth, workerId)
-        .exec()
-        .catch(() => {});
+      await unregister();
       await queues.close();
       logger.info('worker pool stopped');
     })();
