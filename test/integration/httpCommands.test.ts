@@ -1,8 +1,4 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DokkuOutput } from '../../producers/dokkuOutput.js';
-import { buildProgram } from '../../producers/program.js';
-import { APP_NAME_PATTERN } from '../../src/appName.js';
-import { loadConfig } from '../../src/config.js';
 import { DockerodeEngine } from '../../src/docker/dockerodeEngine.js';
 import { NamespaceEngine } from '../engines.js';
 import {
@@ -31,14 +27,6 @@ import { ApiServers, fakeLiveHost, jobCount, type Reply, request, type Served } 
  */
 
 const TOKEN = 'http-commands-token-0123456789';
-
-/** The commands that are no request: they run a process, or print the help. */
-const NOT_OVER_HTTP: Record<string, string> = {
-  worker: 'runs a worker pool',
-  serve: 'is the HTTP server',
-  network: "prints the CLI's help",
-  'network:help': "prints the CLI's help",
-};
 
 const envs: Record<string, string>[] = [];
 const servers = new ApiServers();
@@ -93,45 +81,15 @@ const filled = (path: string) =>
   path.replace('{app}', 'my-app').replace('{key}', 'tld').replace('{network}', 'my-net').replace('{id}', '1');
 
 describe('netq serve: a route for every command', () => {
-  it('documents a /v1 route for every CLI command in /openapi.json, generated from the zod schemas', async () => {
-    const program = buildProgram({
-      getConfig: () => loadConfig({}),
-      forceExit: (code) => {
-        throw new Error(`exit ${code}`);
-      },
-      out: new DokkuOutput(),
-    });
-    const commands = program.commands.map((c) => c.name());
-    // the list of exceptions names real commands only
-    for (const name of Object.keys(NOT_OVER_HTTP)) expect(commands, name).toContain(name);
-
+  // the document's content (a route for every command, generated from the schemas) is test/unit/openapi.test.ts
+  it('serves the OpenAPI document at /openapi.json, behind the token', async () => {
     const s = await serve(env());
     expect((await call(s, 'GET', '/openapi.json', { auth: null })).status).toBe(401);
     const res = await call(s, 'GET', '/openapi.json');
     expect(res.status).toBe(200);
-    const doc = res.json as OpenApi;
-    const ops = operations(doc);
-    const tags = new Set(ops.flatMap((o) => o.op.tags ?? []));
-    for (const name of commands.filter((c) => !(c in NOT_OVER_HTTP))) {
-      expect(tags.has(name), `no route documented for the command ${name}`).toBe(true);
-    }
-    // only the API is documented: every operation runs a CLI command (or looks up a job) under /v1
-    for (const { method, path, op } of ops) {
-      expect(path, `${method} ${path}`).toMatch(/^\/v1\//);
-      expect(op.tags, `${method} ${path}`).toHaveLength(1);
-      expect([...commands, 'jobs'], `${method} ${path}`).toContain(op.tags?.[0]);
-      expect(op.operationId, `${method} ${path}`).toBeDefined();
-    }
-    // generated from the schemas the routes check requests with
-    const rebuild = doc.paths['/v1/apps/{app}/rebuild']?.post;
-    const appParam = rebuild?.parameters?.find((p) => p.in === 'path' && p.name === 'app');
-    expect(appParam?.schema.pattern).toBe(APP_NAME_PATTERN.source);
-    const setBody = doc.paths['/v1/global/properties/{key}']?.put?.requestBody;
-    expect(setBody.content['application/json'].schema.properties.values).toMatchObject({
-      type: 'array',
-      maxItems: 64,
-      items: { type: 'string', maxLength: 1024 },
-    });
+    const ops = operations(res.json as OpenApi);
+    expect(ops.length).toBeGreaterThanOrEqual(15);
+    expect(ops.every(({ path }) => path.startsWith('/v1/'))).toBe(true);
   });
 
   it('guards every documented route: 421 for a foreign Host, 401 without the token, 403 for a cross-site write', async () => {
