@@ -56,6 +56,12 @@ export const queueName = {
   summary: 'summary',
 } as const;
 
+/** Every queue of these hosts (rebuild, scan, control of each), and the shared summary queue first. */
+export const queueNamesOf = (hosts: string[]) => [
+  queueName.summary,
+  ...hosts.flatMap((h) => [queueName.rebuild(h), queueName.scan(h), queueName.control(h)]),
+];
+
 /** The queue a job of this name goes to for a host (a summary: the shared queue, whatever the host). */
 export function queueOf(name: JobName, host: string): string {
   const kind = JOB_QUEUE[name];

@@ -1,5 +1,5 @@
 import { RedisUnreachableError } from '../../src/errors.js';
-import { queueName } from '../../src/jobs.js';
+import { queueNamesOf } from '../../src/jobs.js';
 import type { NetqQueues } from '../../src/queue.js';
 
 /**
@@ -7,8 +7,7 @@ import type { NetqQueues } from '../../src/queue.js';
  * whose workers died is what one wants to see on /metrics and /ui; `knownHosts`), and summary.
  */
 export async function knownQueueNames(queues: NetqQueues): Promise<string[]> {
-  const hosts = (await queues.knownHosts()).sort();
-  return [queueName.summary, ...hosts.flatMap((h) => [queueName.rebuild(h), queueName.scan(h), queueName.control(h)])];
+  return queueNamesOf((await queues.knownHosts()).sort());
 }
 
 /**
