@@ -23,10 +23,10 @@ describe('error objects in logs and failures', () => {
     const request = { log: logger, headers: {} } as unknown as FastifyRequest;
     errorReply(new BadInputError('invalid app name "X"'), request, reply as unknown as FastifyReply);
     expect(sent).toEqual([{ error: 'invalid app name "X"' }]);
-    const line = lines.find((l) => l.msg === 'request refused');
-    expect(line?.status).toBe(400);
-    expect(line?.err).toMatchObject({ type: 'BadInputError', message: 'invalid app name "X"' });
-    expect((line?.err as { stack?: string }).stack).toContain('errorLogging.test.ts');
+    const line = lines.find((l) => l.msg === 'request refused') ?? {};
+    expect(line.status).toBe(400);
+    expect(line.err).toMatchObject({ type: 'BadInputError', message: 'invalid app name "X"' });
+    expect((line.err as { stack?: string } | undefined)?.stack).toContain('errorLogging.test.ts');
   });
 
   it('a BadInputError from a processor fails the job for good, keeping it as the cause', async () => {
