@@ -81,6 +81,7 @@ describe('the npm package', () => {
     expect(files).toContain('bin/netq.js');
     expect(files).toContain('dist/bundle/cli.js');
     expect(files).toContain('README.md');
+    expect(files).toContain('LICENSE');
     // the bundle and its source maps, the command, package.json, README and a licence: no sources, tests,
     // scripts, docs or tarballs of their own
     for (const f of files)

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { envTable } from '../../src/envTable.js';
 
@@ -15,10 +15,12 @@ describe('docs/reliability.md', () => {
     const refs = [...doc.matchAll(/`([a-zA-Z]+\.test\.ts)` › "([^"]+)"/g)];
     expect(refs.length).toBeGreaterThanOrEqual(20);
     for (const [, file, title] of refs) {
-      const source = readFileSync(new URL(`../integration/${file}`, import.meta.url), 'utf8');
+      const folder = existsSync(new URL(`../integration/${file}`, import.meta.url)) ? 'integration' : 'unit';
+      const source = readFileSync(new URL(`../${folder}/${file}`, import.meta.url), 'utf8');
       const quoted = [`'${title}'`, `"${title}"`, `\`${title}\``];
+      // it('title', …) or a table's it.each([...])('title', …)
       expect(
-        quoted.some((q) => source.includes(`it(${q}`)),
+        quoted.some((q) => source.includes(`it(${q}`) || source.includes(`])(${q}`)),
         `${file} › ${title}`,
       ).toBe(true);
     }
