@@ -175,6 +175,7 @@ function replaceDepsOf(deps: RebuildDeps, app: string): ReplaceDeps & { failures
     dokku: deps.dokku,
     now: Date.now,
     ...(deps.log ? { log: deps.log } : {}),
+    verifyLock: () => deps.lock.verify(),
   };
 }
 
@@ -231,7 +232,7 @@ export async function rebuildApp(deps: RebuildDeps, app: string, knownIds?: stri
           return r;
         },
         ...(deps.log ? { log: deps.log } : {}),
-        verifyLock: () => deps.lock.verify(),
+        verifyLock: rdeps.verifyLock,
       },
       app,
       selection.dynos,

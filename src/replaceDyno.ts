@@ -22,6 +22,12 @@ export interface ReplaceDeps {
   now: () => number;
   /** where a replacement's failure is logged with its error (stack and cause) before it is counted */
   log?: Logger;
+  /**
+   * Throws LockLostError once the app's lock is no longer this job's: asked before a killed worker's
+   * replacement is settled and before an old container is retired, so that a job that lost the app leaves
+   * them to the new holder. (Abandoning its own replacement that never switched only undoes its own work.)
+   */
+  verifyLock: () => Promise<void>;
 }
 
 /** A replacement that runs and waits for the config to point at it, then for its predecessor to retire. */
@@ -167,6 +173,8 @@ export async function settleReplacements(
   }
   for (const p of pending) {
     if (written) {
+      // a job that lost the app retires nothing: the lock's new holder finishes the journalled switch
+      await deps.verifyLock();
       if (deps.dokku) {
         await deps.docker.stopContainer(p.entry.oldId);
         await deps.docker.removeContainer(p.entry.oldId);
@@ -213,6 +221,7 @@ async function settleEntry(deps: ReplaceDeps, app: string, e: JournalEntry): Pro
 export async function recoverReplacements(deps: ReplaceDeps, app: string): Promise<number> {
   const entries = await deps.journal.entries(app);
   for (const e of entries) {
+    await deps.verifyLock();
     await settleEntry(deps, app, e);
     await deps.journal.drop(e);
   }

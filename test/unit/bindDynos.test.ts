@@ -36,7 +36,15 @@ function setup(specs: MemoryContainerSpec[], opts: { replace?: 'auto' | 'never';
     replaceDyno: async (dyno, change) => {
       replaced.push(`${dyno.proc}.${dyno.index}`);
       const r = await replaceDyno(
-        { docker: engine, journal, failures, dokku: undefined, now: () => 0, log: logger },
+        {
+          docker: engine,
+          journal,
+          failures,
+          dokku: undefined,
+          now: () => 0,
+          log: logger,
+          verifyLock: () => deps.verifyLock(),
+        },
         APP,
         dyno,
         change,

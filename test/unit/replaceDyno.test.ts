@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DockerUnreachableError, RedisUnreachableError } from '../../src/errors.js';
-import { type ReplaceDeps, recoverReplacements, replaceDyno } from '../../src/replaceDyno.js';
+import { DockerUnreachableError, LockLostError, RedisUnreachableError } from '../../src/errors.js';
+import { type ReplaceDeps, recoverReplacements, replaceDyno, settleReplacements } from '../../src/replaceDyno.js';
 import type { Dyno } from '../../src/selectDynos.js';
 import type { JournalEntry } from '../../src/store/replacementJournal.js';
 import { type MemoryContainerSpec, MemoryEngine } from '../support/memoryEngine.js';
@@ -23,9 +23,21 @@ function setup(spec: MemoryContainerSpec = {}) {
   let now = 1_000_000;
   const journal = new MemoryJournal();
   const failures = new MemoryFailures();
-  const deps: ReplaceDeps = { docker: engine, journal, failures, dokku: undefined, now: () => now };
+  // the app's lock, as AppLock.verify answers: held until a test takes it away
+  const lock = { held: true };
+  const deps: ReplaceDeps = {
+    docker: engine,
+    journal,
+    failures,
+    dokku: undefined,
+    now: () => now,
+    verifyLock: async () => {
+      if (!lock.held) throw new LockLostError('lost the lock of the app to another holder');
+    },
+  };
   return {
     engine,
+    lock,
     dyno,
     journal,
     failures,
@@ -137,5 +149,51 @@ describe('recoverReplacements', () => {
       expect(serving?.running).toBe(true);
       expect(serving?.id).toBe(step === 'started' ? t.dyno.facts.id : entry.newId);
     }
+  });
+
+  it('settles nothing once the app lock is lost: the journal stays for the new holder', async () => {
+    const t = setup();
+    const r = await replaceDyno(t.deps, APP, t.dyno, PUBLISH);
+    const entry = r.pending?.entry;
+    if (!entry) throw new Error('no replacement');
+    const before = t.engine.names();
+    t.lock.held = false;
+    await expect(recoverReplacements(t.deps, APP)).rejects.toBeInstanceOf(LockLostError);
+    expect(t.journal.byDyno.size).toBe(1);
+    expect(t.engine.names()).toEqual(before);
+  });
+});
+
+describe('settleReplacements', () => {
+  it('retires the old container once the config is written, while the lock is held', async () => {
+    const t = setup();
+    const r = await replaceDyno(t.deps, APP, t.dyno, PUBLISH);
+    if (!r.pending) throw new Error('no replacement');
+    await settleReplacements(t.deps, [r.pending], true, 0);
+    expect(t.journal.byDyno.size).toBe(0);
+    expect(t.engine.names()).toEqual(['shop.web.1']);
+    expect(t.engine.facts('shop.web.1')?.id).toBe(r.pending.entry.newId);
+  });
+
+  it('retires nothing once the app lock is lost: the journal stays for the new holder', async () => {
+    const t = setup();
+    const r = await replaceDyno(t.deps, APP, t.dyno, PUBLISH);
+    if (!r.pending) throw new Error('no replacement');
+    const before = t.engine.names();
+    t.lock.held = false;
+    await expect(settleReplacements(t.deps, [r.pending], true, 0)).rejects.toBeInstanceOf(LockLostError);
+    expect(t.journal.byDyno.size).toBe(1);
+    expect(t.engine.names()).toEqual(before);
+  });
+
+  it('abandons its own replacement that never switched, lock or not: the old container serves again', async () => {
+    const t = setup();
+    const r = await replaceDyno(t.deps, APP, t.dyno, PUBLISH);
+    if (!r.pending) throw new Error('no replacement');
+    t.lock.held = false;
+    await settleReplacements(t.deps, [r.pending], false, 0);
+    expect(t.journal.byDyno.size).toBe(0);
+    expect(t.engine.names()).toEqual(['shop.web.1']);
+    expect(t.engine.facts('shop.web.1')?.id).toBe(t.dyno.facts.id);
   });
 });
