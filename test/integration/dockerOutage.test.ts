@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { rebuildall } from '../../producers/client.js';
 import { DockerodeEngine } from '../../src/docker/dockerodeEngine.js';
+import { DockerUnreachableError } from '../../src/errors.js';
 import { NamespaceEngine } from '../engines.js';
 import {
   appName,
@@ -17,6 +18,7 @@ import {
   testEnv,
   until,
 } from '../helpers.js';
+import { runOnce } from '../support/runOnce.js';
 
 const engine = new NamespaceEngine(`netq-out-${runId}`);
 const envs: Record<string, string>[] = [];
@@ -51,6 +53,8 @@ async function scanned(q: ReturnType<typeof producer>, prefix: string) {
 
 describe('a Docker engine that goes away', () => {
   it('per-app jobs back off while it is down and succeed once it is back', async () => {
+    // the scan and the summary run in a pool; the per-app jobs are stepped through attempt by attempt
+    // (test/support/runOnce.ts), so each attempt's end is read, not polled for
     const e = testEnv({ NETQ_ATTEMPTS: '8', NETQ_BACKOFF_MS: '300' });
     envs.push(e);
     const config = configOf(e);
@@ -63,15 +67,16 @@ describe('a Docker engine that goes away', () => {
       const run = rebuildall(q, { wait: true, timeoutMs: 120_000 });
       await scanned(q, config.prefix);
       await engine.stop();
-      // the per-app jobs start while the engine is down
-      await startPool(config, { docker, roles: ['rebuild'] });
-      await until('a failed attempt', async () => {
-        const jobs = await q.rebuildQueue('local').getJobs(['delayed', 'waiting']);
-        return jobs.some((j) => j.attemptsMade >= 1 && /Docker engine unreachable/.test(j.failedReason ?? ''))
-          ? true
-          : undefined;
-      });
+      // each per-app job's first attempt meets the engine down: a failed attempt, kept for a retry after its backoff
+      const first = await runOnce(config, docker);
+      expect(first.map((o) => o.state)).toEqual(['retrying', 'retrying', 'retrying', 'retrying']);
+      for (const o of first) if (o.state === 'retrying') expect(o.err).toBeInstanceOf(DockerUnreachableError);
+      const delayed = await q.rebuildQueue('local').getDelayed();
+      expect(delayed.map((j) => j.attemptsMade)).toEqual([1, 1, 1, 1]);
       await engine.start();
+      for (const j of delayed) await j.promote(); // their backoff is BullMQ's: the retries run now
+      const second = await runOnce(config, docker);
+      expect(second.map((o) => o.state)).toEqual(['completed', 'completed', 'completed', 'completed']);
       const { result } = await run;
       expect(result).toMatchObject({ apps: 4, containers: 4, configured: 4, failed: 0, hostFailures: [] });
       const done = await q.rebuildQueue('local').getCompleted();
