@@ -19,6 +19,7 @@ import {
   until,
 } from '../helpers.js';
 import { ApiServers, fakeLiveHost, jobCount, type Reply, request, type Served } from '../support/apiServer.js';
+import { type OpenApi, operations } from '../support/openApiDocument.js';
 
 /**
  * Every CLI command over HTTP: each has its route, documented in the OpenAPI document generated from the
@@ -58,22 +59,6 @@ function call(
   const auth = opts.auth === undefined ? `Bearer ${TOKEN}` : opts.auth;
   if (auth !== null) headers.authorization = auth;
   return request(s, method, path, { headers, body: opts.body });
-}
-
-interface OpenApiOperation {
-  tags?: string[];
-  operationId?: string;
-  parameters?: { in: string; name: string; schema: { pattern?: string } }[];
-  // biome-ignore lint/suspicious/noExplicitAny: the document is checked where it matters
-  requestBody?: any;
-}
-type OpenApi = { paths: Record<string, Record<string, OpenApiOperation>> };
-
-/** Every operation of the document: method, path (OpenAPI's `{param}` form) and the operation. */
-function operations(doc: OpenApi): { method: string; path: string; op: OpenApiOperation }[] {
-  return Object.entries(doc.paths).flatMap(([path, methods]) =>
-    Object.entries(methods).map(([method, op]) => ({ method: method.toUpperCase(), path, op })),
-  );
 }
 
 /** A path of the document with its parameters filled in. */

@@ -7,6 +7,7 @@ import { buildProgram } from '../../producers/program.js';
 import { APP_NAME_PATTERN } from '../../src/appName.js';
 import { loadConfig } from '../../src/config.js';
 import type { NetqQueues } from '../../src/queue.js';
+import { type OpenApi, operations } from '../support/openApiDocument.js';
 
 /**
  * Route parity, without Redis: the API's routes (registerApiRoutes, as `netq serve` registers them) and their
@@ -21,15 +22,6 @@ const NOT_OVER_HTTP: Record<string, string> = {
   network: "prints the CLI's help",
   'network:help': "prints the CLI's help",
 };
-
-interface OpenApiOperation {
-  tags?: string[];
-  operationId?: string;
-  parameters?: { in: string; name: string; schema: { pattern?: string } }[];
-  // biome-ignore lint/suspicious/noExplicitAny: the document is checked where it matters
-  requestBody?: any;
-}
-type OpenApi = { paths: Record<string, Record<string, OpenApiOperation>> };
 
 /** Queues that fail any use: building the routes and their document must not touch Redis. */
 const noRedis = new Proxy({} as NetqQueues, {
@@ -65,13 +57,6 @@ function cliCommands(): string[] {
     out: new DokkuOutput(),
   });
   return program.commands.map((c) => c.name());
-}
-
-/** Every operation of the document: method, path (OpenAPI's `{param}` form) and the operation. */
-function operations(doc: OpenApi): { method: string; path: string; op: OpenApiOperation }[] {
-  return Object.entries(doc.paths).flatMap(([path, methods]) =>
-    Object.entries(methods).map(([method, op]) => ({ method: method.toUpperCase(), path, op })),
-  );
 }
 
 describe('the API: a route for every command', () => {
