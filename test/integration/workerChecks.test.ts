@@ -52,6 +52,13 @@ async function scopedContainer(app: string, index: number, scope: string): Promi
   return c;
 }
 
+/** The app's per-app job of a rebuildall, once the host's scan has listed it (with the ids it listed). */
+const scanListed = (q: ReturnType<typeof producer>, app: string) =>
+  until('the scan listed the app', async () => {
+    const jobs = await q.rebuildQueue('local').getJobs(['waiting', 'delayed', 'active']);
+    return jobs.find((j) => j.data.app === app && j.data.containerIds !== undefined);
+  });
+
 describe('a worker checks for itself', () => {
   it('lists an app afresh when it was scaled between the scan and its job (the watcher on)', async () => {
     const e = env({ NETQ_DEBOUNCE_MS: '50' });
@@ -68,10 +75,7 @@ describe('a worker checks for itself', () => {
       );
       expect(await lock.acquire()).toBe(true); // the app's job waits for the lock after its scan
       const run = rebuildall(q, { wait: true, timeoutMs: 60_000 });
-      const scanned = await until('the scan listed the app', async () => {
-        const jobs = await q.rebuildQueue('local').getJobs(['waiting', 'delayed', 'active']);
-        return jobs.find((j) => j.data.app === app && j.data.containerIds !== undefined);
-      });
+      const scanned = await scanListed(q, app);
       expect(scanned.data.containerIds).toEqual([first.id]);
       // scaled up meanwhile: web.2 starts; the watcher counts its events
       const before = Number((await q.redis.hget(q.keys.appEvents('local'), app)) ?? 0);
@@ -124,10 +128,7 @@ describe('a worker checks for itself', () => {
       expect(await stored()).toEqual({ web: [`${oldIp}:5000`] });
       expect(await lock.acquire()).toBe(true); // the app's job waits for the lock after its scan
       const run = rebuildall(q, { wait: true, timeoutMs: 60_000 });
-      const scanned = await until('the scan listed the app', async () => {
-        const jobs = await q.rebuildQueue('local').getJobs(['waiting', 'delayed', 'active']);
-        return jobs.find((j) => j.data.app === app && j.data.containerIds !== undefined);
-      });
+      const scanned = await scanListed(q, app);
       expect(scanned.data.containerIds).toEqual([old.id]);
       // redeployed meanwhile, as Dokku does: the new container starts (so it gets another IP), the old one goes
       const before = Number((await q.redis.hget(q.keys.appEvents('local'), app)) ?? 0);
