@@ -84,6 +84,15 @@ const baseEnv = () => ({
 // ---- Redis ----------------------------------------------------------------------------------------------------
 
 /** `redis-cli -p <port> ping` answered PONG. */
+/** A log line's error as text: pino serialises `err` as { type, message, stack, … } (a string from older lines). */
+export function errorText(err: unknown): string {
+  if (err && typeof err === 'object' && 'message' in err) {
+    const e = err as { type?: unknown; message?: unknown };
+    return `${typeof e.type === 'string' ? `${e.type}: ` : ''}${String(e.message)}`;
+  }
+  return String(err);
+}
+
 function pong(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     execFile('redis-cli', ['-p', String(port), 'ping'], { timeout: 2_000 }, (err, stdout) =>
@@ -253,7 +262,7 @@ export class WorkerProcess extends Proc {
       }
       case 'job failed, will retry':
       case 'job failed for good': {
-        const why = `${l.msg === 'job failed for good' ? 'for good' : 'retried'}, ${String(l.queue)}: ${String(l.err).slice(0, 120)}`;
+        const why = `${l.msg === 'job failed for good' ? 'for good' : 'retried'}, ${String(l.queue)}: ${errorText(l.err).slice(0, 120)}`;
         this.failures.set(why, (this.failures.get(why) ?? 0) + 1);
         break;
       }
