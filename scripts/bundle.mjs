@@ -54,6 +54,8 @@ await build({
   platform: 'node',
   target: 'node20',
   minify: true,
+  // error classes keep their names (err.type in log lines, the stack traces BullMQ keeps): DockerUnreachableError, not Ax
+  keepNames: true,
   sourcemap: true,
   // bundled CommonJS (ioredis) calls require(); an ES module has none of its own
   banner: {
