@@ -84,15 +84,6 @@ const baseEnv = () => ({
 // ---- Redis ----------------------------------------------------------------------------------------------------
 
 /** `redis-cli -p <port> ping` answered PONG. */
-/** A log line's error as text: pino serialises `err` as { type, message, stack, … } (a string from older lines). */
-export function errorText(err: unknown): string {
-  if (err && typeof err === 'object' && 'message' in err) {
-    const e = err as { type?: unknown; message?: unknown };
-    return `${typeof e.type === 'string' ? `${e.type}: ` : ''}${String(e.message)}`;
-  }
-  return String(err);
-}
-
 function pong(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     execFile('redis-cli', ['-p', String(port), 'ping'], { timeout: 2_000 }, (err, stdout) =>
@@ -184,6 +175,15 @@ interface LogLine {
   durationMs?: unknown;
   err?: unknown;
   queue?: unknown;
+}
+
+/** A log line's error as text: pino serialises `err` as { type, message, stack, … } (a string from older lines). */
+export function errorText(err: unknown): string {
+  if (err && typeof err === 'object' && 'message' in err) {
+    const e = err as { type?: unknown; message?: unknown };
+    return `${typeof e.type === 'string' ? `${e.type}: ` : ''}${String(e.message)}`;
+  }
+  return String(err);
 }
 
 /** A `netq worker` process: its log is written to a file and read for what the soak checks. */
